@@ -3,8 +3,6 @@ package internalauth
 import (
 	"context"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -152,58 +150,6 @@ func TestNewTrimsDecodedValues(t *testing.T) {
 
 	assert.Equal(t, []string{"@method", "@path", "@authority", "@query", "content-digest"}, m.components)
 	assert.Equal(t, testHost, m.serverName)
-}
-
-func TestNewLoadsKeySources(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "hmac.key")
-	require.NoError(t, os.WriteFile(path, append([]byte(nil), testSecret...), 0o600))
-
-	crlfPath := filepath.Join(dir, "hmac-crlf.key")
-	require.NoError(t, os.WriteFile(crlfPath, append(append([]byte(nil), testSecret...), '\r', '\n'), 0o600))
-
-	// os.Setenv rather than t.Setenv: yaegi gives interpreted code its own
-	// environment, which only the interpreted os package changes.
-	require.NoError(t, os.Setenv("INTERNALAUTH_TEST_KEY", "30313233343536373839616263646566303132333435363738396162636465ff"))
-	t.Cleanup(func() { _ = os.Unsetenv("INTERNALAUTH_TEST_KEY") })
-
-	cfg := testConfig(t)
-	cfg.Keys = []KeyConfig{
-		{ID: "file", SecretFile: path},
-		{ID: "file-crlf", SecretFile: crlfPath},
-		{ID: "env", SecretEnv: "INTERNALAUTH_TEST_KEY", Encoding: "hex"},
-	}
-
-	m, _ := newTestMiddleware(t, cfg)
-
-	assert.Equal(t, testSecret, m.keys["file"].secret)
-	assert.Equal(t, testSecret, m.keys["file-crlf"].secret)
-	assert.Equal(t, append(append([]byte(nil), testSecret[:31]...), 0xff), m.keys["env"].secret)
-	assert.False(t, m.keys["file"].inline)
-}
-
-func TestNewRejectsOversizedKeyFile(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "big.key")
-	require.NoError(t, os.WriteFile(path, make([]byte, 70000), 0o600))
-
-	cfg := testConfig(t)
-	cfg.Keys = []KeyConfig{{ID: "big", SecretFile: path}}
-
-	_, err := New(context.Background(), &nextRecorder{}, cfg, "x")
-
-	assert.ErrorContains(t, err, "larger than")
-}
-
-func TestNewRejectsEmptyKeyFile(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "empty.key")
-	require.NoError(t, os.WriteFile(path, []byte("\n"), 0o600))
-
-	cfg := testConfig(t)
-	cfg.Keys = []KeyConfig{{ID: "empty", SecretFile: path}}
-
-	_, err := New(context.Background(), &nextRecorder{}, cfg, "x")
-
-	assert.ErrorContains(t, err, "is empty")
 }
 
 func TestNewWarnings(t *testing.T) {
