@@ -230,7 +230,7 @@ func printOutputs(o renderOptions, outputs map[string]string, stdout io.Writer) 
 }
 
 func writeOutputs(o renderOptions, outputs map[string]string, stderr io.Writer) int {
-	if err := os.MkdirAll(o.outputDir, 0o755); err != nil {
+	if err := os.MkdirAll(o.outputDir, 0o750); err != nil {
 		fmt.Fprintf(stderr, "internalauth render: --output-dir: %v\n", err)
 
 		return exitFailure
@@ -243,8 +243,9 @@ func writeOutputs(o renderOptions, outputs map[string]string, stderr io.Writer) 
 
 		target := filepath.Join(o.outputDir, file.name)
 
-		// The files hold no secret: the HMAC key is referenced, not copied.
-		if err := os.WriteFile(target, []byte(outputs[file.format]), 0o644); err != nil {
+		// The files hold no secret, since the HMAC key is referenced and
+		// not copied, and Traefik may read them as another user.
+		if err := os.WriteFile(target, []byte(outputs[file.format]), 0o644); err != nil { //nolint:gosec // no secret
 			fmt.Fprintf(stderr, "internalauth render: %v\n", err)
 
 			return exitFailure

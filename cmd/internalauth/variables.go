@@ -74,7 +74,7 @@ func loadVariables(path string, stdin io.Reader, environ []string) (map[string]s
 
 	for _, name := range names {
 		if old, ok := vars[name]; ok && old != fileVars[name] {
-			findings = append(findings, warningf(name, "the environment sets another value than %s; "+
+			findings = append(findings, warningf(name, "the environment sets a different value from %s; "+
 				"using the file's value, but docker compose would use the environment's: unset one of them",
 				path))
 		}
@@ -223,7 +223,7 @@ func isVariableName(name string) bool {
 
 	for i := 0; i < len(name); i++ {
 		c := name[i]
-		if !(c == '_' || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) {
+		if c != '_' && (c < 'A' || c > 'Z') && (c < 'a' || c > 'z') && (c < '0' || c > '9') {
 			return false
 		}
 	}
