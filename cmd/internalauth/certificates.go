@@ -217,17 +217,17 @@ func checkServerIssuer(server *x509.Certificate, clientCAs []*x509.Certificate) 
 	return nil
 }
 
-func checkValidity(variable, what string, cert *x509.Certificate, now time.Time) []finding {
+func checkValidity(variable, description string, cert *x509.Certificate, now time.Time) []finding {
 	const layout = "2006-01-02 15:04 MST"
 
 	switch {
 	case now.Before(cert.NotBefore):
 		return []finding{errorf(variable, "%s: not valid before %s; check the clock of the machine "+
-			"that issued it, or wait", what, cert.NotBefore.UTC().Format(layout))}
+			"that issued it, or wait", description, cert.NotBefore.UTC().Format(layout))}
 	case now.After(cert.NotAfter):
-		return []finding{errorf(variable, "%s: expired on %s; renew it", what, cert.NotAfter.UTC().Format(layout))}
+		return []finding{errorf(variable, "%s: expired on %s; renew it", description, cert.NotAfter.UTC().Format(layout))}
 	case cert.NotAfter.Sub(now) < expiryWarning:
-		return []finding{warningf(variable, "%s: expires on %s, in less than %d days; renew it", what,
+		return []finding{warningf(variable, "%s: expires on %s, in less than %d days; renew it", description,
 			cert.NotAfter.UTC().Format(layout), int(expiryWarning.Hours()/24))}
 	}
 

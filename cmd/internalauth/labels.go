@@ -21,7 +21,7 @@ const (
 	blockPriority = 10000
 
 	// unmatchableRange is an address no TCP client can connect from, so
-	// an allowlist of it answers 403 to every request.
+	// an allowlist of it rejects every request with 403.
 	unmatchableRange = "255.255.255.255/32"
 
 	// blockPathPattern matches /api/internal in any letter case, since the
@@ -40,7 +40,7 @@ type label struct {
 
 // buildLabels returns the labels of the container that carries the
 // dedicated route: the route on the dedicated hostname and the router
-// that answers 403 for /api/internal on the public hostname.
+// that rejects /api/internal with 403 on the public hostname.
 func buildLabels(s settings, o renderOptions) []label {
 	router := "traefik.http.routers." + routerName + "."
 	middlewares := []string{authMiddleware}
@@ -100,7 +100,7 @@ func pluginLabels(s settings, o renderOptions) []label {
 	return append(labels, label{plugin + "keys[0].secretFile", o.hmacSecretFile})
 }
 
-// blockLabels answer 403 for /api/internal on the public hostname. The
+// blockLabels reject /api/internal with 403 on the public hostname. The
 // router names the public host's TLS option when one is set, because
 // two options for one hostname make Traefik use its default option for
 // every router of that hostname.

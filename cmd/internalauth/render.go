@@ -167,7 +167,7 @@ func checkRenderOptions(o renderOptions) string {
 }
 
 // renderSkipReason returns whether nothing is rendered for the role, and
-// the line that says why. An infra_manager without PORTAL_URL is a
+// the line that explains why. An infra_manager without PORTAL_URL is a
 // warning here, unlike in check, because the deployment then runs
 // without the dedicated route.
 func renderSkipReason(vars map[string]string, role string) (string, bool) {

@@ -8,7 +8,8 @@ import (
 	"github.com/internalauth/internalauth"
 )
 
-// Deployment roles, as the deployment document names its topologies.
+// Deployment roles: infra_manager runs portal and API on one site, and
+// api_manager and portal_manager are the two sides of a split deployment.
 const (
 	roleInfraManager  = "infra_manager"
 	roleAPIManager    = "api_manager"
@@ -27,7 +28,7 @@ type settings struct {
 	routed bool
 
 	internalHost string // API_INTERNAL_URL, lower case, no trailing dot
-	publicHost   string // the host whose /api/internal answers 403
+	publicHost   string // the host on which /api/internal gets a 403
 	sourceRanges []string
 
 	certFile       string
@@ -161,7 +162,7 @@ func (s *settings) checkPortalURL(value string) (string, []finding) {
 }
 
 // checkAPIHost returns the normalized standard API hostname, which
-// api_manager requires for the router that answers 403 on it.
+// api_manager requires for the router that rejects /api/internal on it.
 func (s *settings) checkAPIHost(value string) (string, []finding) {
 	host, problem := normalizeHostname(value, true)
 
@@ -175,7 +176,7 @@ func (s *settings) checkAPIHost(value string) (string, []finding) {
 
 	switch {
 	case strings.TrimSpace(value) == "":
-		return "", []finding{errorf(varAPIHost, "missing; api_manager answers 403 for /api/internal on the "+
+		return "", []finding{errorf(varAPIHost, "missing; api_manager rejects /api/internal with 403 on the "+
 			"standard API host, so set its hostname")}
 	case problem != "":
 		return "", []finding{errorf(varAPIHost, "%q %s", value, problem)}
@@ -338,8 +339,8 @@ func (s *settings) setKeySettings(vars map[string]string) []finding {
 
 // setPublicTLSOptions validates the TLS option of the public host's
 // routers. The 403 router must name the same option as those routers,
-// or Traefik sees two options for one hostname and uses its default one
-// for both.
+// because with two options for one hostname Traefik uses its default
+// option for both.
 func (s *settings) setPublicTLSOptions(value string) []finding {
 	s.publicTLSOptions = strings.TrimSpace(value)
 

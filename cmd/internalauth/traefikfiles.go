@@ -16,7 +16,7 @@ const (
 )
 
 // yamlString quotes s as a YAML double-quoted scalar. Go's escapes are a
-// subset of YAML's, so any string survives the round trip.
+// subset of YAML's, so any valid UTF-8 string survives the round trip.
 func yamlString(s string) string {
 	return strconv.Quote(s)
 }
