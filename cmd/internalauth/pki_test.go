@@ -26,8 +26,8 @@ type testCertificate struct {
 }
 
 // certificateSpec describes a certificate to issue. Zero values give a
-// server certificate for testInternalHost valid from an hour ago for a
-// year, with an ECDSA P-256 key.
+// leaf with common name testInternalHost, no SAN and no extended key
+// usage, valid from an hour ago for a year, with an ECDSA P-256 key.
 type certificateSpec struct {
 	commonName string
 	dnsNames   []string
