@@ -100,6 +100,14 @@ func (m *Middleware) selectSignature(req *http.Request) (*signature, string) {
 		return nil, reasonSignatureMalformed
 	}
 
+	if sig, ok := fastSignature(inputField, signatureField, m.label); ok {
+		if hasDuplicate(sig.components) {
+			return nil, reasonSignatureMalformed
+		}
+
+		return sig, ""
+	}
+
 	inputs, err := parseDictionary(inputField)
 	if err != nil {
 		return nil, reasonSignatureMalformed
@@ -144,6 +152,19 @@ func (m *Middleware) selectSignature(req *http.Request) (*signature, string) {
 	return sig, ""
 }
 
+// hasDuplicate reports whether a name appears twice in names.
+func hasDuplicate(names []string) bool {
+	for i, name := range names {
+		for _, other := range names[i+1:] {
+			if name == other {
+				return true
+			}
+		}
+	}
+
+	return false
+}
+
 func findMember(members []sfMember, key string) (sfMember, bool) {
 	for _, member := range members {
 		if member.key == key {
@@ -170,11 +191,11 @@ func parseSignatureInput(input sfMember) (*signature, string) {
 			return nil, reasonComponentUnsupported
 		}
 
-		if containsString(sig.components, name) {
-			return nil, reasonSignatureMalformed
-		}
-
 		sig.components = append(sig.components, name)
+	}
+
+	if hasDuplicate(sig.components) {
+		return nil, reasonSignatureMalformed
 	}
 
 	for _, param := range input.params {
