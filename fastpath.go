@@ -7,8 +7,9 @@ import (
 	"strings"
 )
 
-// Under yaegi every interpreted statement costs about a microsecond, so
-// parsing a field byte by byte would dominate the time of a request. The
+// Under yaegi v0.16.1 an interpreted statement costs roughly a
+// microsecond (measured on a 2-core x86-64 machine), so parsing a field
+// byte by byte would dominate the time of a request. The
 // fast paths below match the common case, one signature in canonical
 // form, with a few regular expressions that run compiled. Whatever they
 // do not match goes to the general parser in sfv.go, which decides.
