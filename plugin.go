@@ -132,6 +132,7 @@ type Middleware struct {
 	clockSkew    time.Duration
 	requireNonce bool
 	components   []string
+	required     map[string]bool
 	label        string
 	tag          string
 	maxBodyBytes int64
