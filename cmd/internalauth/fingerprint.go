@@ -82,6 +82,10 @@ func printFingerprints(path string, stdin io.Reader, stdout, stderr io.Writer, p
 	for i, cert := range certs {
 		certificatePin, publicKeyPin := internalauth.CertificatePins(cert)
 
+		for _, warning := range certificateWarnings(cert, time.Now()) {
+			fmt.Fprintf(stderr, "internalauth fingerprint: %s, certificate %d: warning: %s\n", path, i+1, warning)
+		}
+
 		if plain {
 			fmt.Fprintln(stdout, certificatePin)
 			fmt.Fprintln(stdout, publicKeyPin)
@@ -100,10 +104,6 @@ func printFingerprints(path string, stdin io.Reader, stdout, stderr io.Writer, p
 		fmt.Fprintf(stdout, "- %q\n", certificatePin)
 		fmt.Fprintln(stdout, "# SHA-256 of the public key, which stays the same while the key does:")
 		fmt.Fprintf(stdout, "- %q\n", publicKeyPin)
-
-		for _, warning := range certificateWarnings(cert, time.Now()) {
-			fmt.Fprintf(stderr, "internalauth fingerprint: %s, certificate %d: warning: %s\n", path, i+1, warning)
-		}
 	}
 
 	return nil

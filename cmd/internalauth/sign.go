@@ -51,8 +51,8 @@ type signOptions struct {
 	verbose      bool
 }
 
-// dataSource is where the request body comes from: a literal value, a
-// file, or standard input when path is "-".
+// dataSource is the origin of the request body: a literal value, a file,
+// or standard input when path is "-".
 type dataSource struct {
 	set     bool
 	literal string
