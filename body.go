@@ -45,7 +45,10 @@ func (m *Middleware) checkBody(req *http.Request) string {
 }
 
 func (m *Middleware) readBody(req *http.Request) ([]byte, string) {
-	if req.Body == nil || req.Body == http.NoBody {
+	// http.NoBody reads as empty, so it needs no special case. Comparing
+	// req.Body with it would also panic under yaegi v0.16.1 when the body
+	// has an interpreted type.
+	if req.Body == nil {
 		return nil, ""
 	}
 

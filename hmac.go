@@ -182,7 +182,7 @@ func signParams(keyID string, opts *SignOptions) ([]sfParam, error) {
 func setContentDigest(req *http.Request) error {
 	var body []byte
 
-	if req.Body != nil && req.Body != http.NoBody {
+	if req.Body != nil {
 		var err error
 
 		body, err = io.ReadAll(req.Body)

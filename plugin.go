@@ -208,12 +208,10 @@ func (m *Middleware) authorize(req *http.Request) (keyID, reason string) {
 
 	now := m.now()
 
-	result, reason := m.verifySignature(req, now)
+	result, keyID, reason := m.verifySignature(req, now)
 	if reason != "" {
-		return "", reason
+		return keyID, reason
 	}
-
-	keyID = result.key.id
 	leaf := req.TLS.PeerCertificates[0]
 
 	if result.key.pins != nil && !result.key.pins.match(leaf) {

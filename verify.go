@@ -40,13 +40,20 @@ type verified struct {
 }
 
 // verifySignature checks the request's signature against the policy. It
-// returns the verified signature, or the reason for rejecting the request.
-func (m *Middleware) verifySignature(req *http.Request, now time.Time) (*verified, string) {
+// returns the verified signature, or the reason for rejecting the request
+// and the key id the signature claims, for the log.
+func (m *Middleware) verifySignature(req *http.Request, now time.Time) (*verified, string, string) {
 	sig, reason := m.selectSignature(req)
 	if reason != "" {
-		return nil, reason
+		return nil, "", reason
 	}
 
+	result, reason := m.checkSignature(req, sig, now)
+
+	return result, sig.keyID, reason
+}
+
+func (m *Middleware) checkSignature(req *http.Request, sig *signature, now time.Time) (*verified, string) {
 	if reason := m.checkParams(sig, now); reason != "" {
 		return nil, reason
 	}
