@@ -257,7 +257,7 @@ func (u *Upstream) ServeHTTP(rw http.ResponseWriter, req *http.Request) {
 // Send sends a request built from the given parts with the client
 // certificate, and returns the status and the response body.
 func (s *Server) Send(cert tls.Certificate, method, url string, header http.Header, body []byte) (int, []byte, error) {
-	req, err := http.NewRequest(method, url, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(context.Background(), method, url, bytes.NewReader(body))
 	if err != nil {
 		return 0, nil, err
 	}

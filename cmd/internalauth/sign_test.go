@@ -233,8 +233,8 @@ func TestParseResolve(t *testing.T) {
 	assert.Equal(t, "8443", port)
 	assert.Equal(t, "::1", address)
 
-	_, _, _, err = parseResolve("apiinternal.example.com:http-alt:127.0.0.1")
-	assert.NoError(t, err, "a service name is a valid port")
+	_, _, _, err = parseResolve("apiinternal.example.com:https:127.0.0.1")
+	assert.ErrorContains(t, err, "invalid port", "curl takes only a port number")
 
 	_, _, _, err = parseResolve("apiinternal.example.com:99999:127.0.0.1")
 	assert.ErrorContains(t, err, "invalid port")
