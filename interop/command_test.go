@@ -196,3 +196,31 @@ func readFile(t *testing.T, path string) string {
 
 	return string(content)
 }
+
+// TestCommandHeadersWithCurl follows the README: sign --print-headers
+// writes the headers to a file and curl sends them with -H @FILE.
+func TestCommandHeadersWithCurl(t *testing.T) {
+	binary := buildCommand(t)
+	s := StartServer(t)
+	bodyFile := writeBody(t)
+	url := s.URL(Host, testTarget)
+
+	sign := exec.Command(binary, "sign", "--print-headers", "--key-id", KeyID, "--key-file", s.KeyFiles["raw"],
+		"-X", testMethod, "-d", "@"+bodyFile, url)
+	sign.Env = commandEnv()
+
+	code, headers, stderr := runCommand(t, sign)
+	require.Equal(t, 0, code, "stderr: %s", stderr)
+
+	headerFile := filepath.Join(t.TempDir(), "signature.txt")
+	require.NoError(t, os.WriteFile(headerFile, headers, 0o600))
+
+	curl := exec.Command("curl", "--silent", "--show-error", "--fail-with-body",
+		"--cacert", s.PKI.CAFile, "--cert", s.PKI.ClientCertFile, "--key", s.PKI.ClientKeyFile,
+		"--resolve", s.Resolve(Host), "-H", "@"+headerFile, "--data-binary", "@"+bodyFile, url)
+	curl.Env = commandEnv()
+
+	code, stdout, stderr := runCommand(t, curl)
+	require.Equal(t, 0, code, "stderr: %s", stderr)
+	checkEcho(t, stdout, signedRequest{method: testMethod, body: []byte(testBody)})
+}
