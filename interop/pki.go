@@ -1,8 +1,9 @@
 // Package interop runs the internalauth middleware behind a real mutual
-// TLS server on loopback, so tests can check that each way of signing a
-// request (the Go API, the internalauth command, the shell and Python
-// examples, and an independent RFC 9421 library) is accepted, and that
-// tampered copies are rejected for the right reason. Only tests import it.
+// TLS server on loopback. Its tests check that each way of signing a
+// request is accepted, and that tampered copies are rejected for the
+// right reason. The signers are the Go API, the internalauth command, the
+// shell and Python examples, and an independent RFC 9421 library. Only
+// tests import this package.
 package interop
 
 import (

@@ -60,13 +60,13 @@ type Server struct {
 }
 
 // Upstream is the next handler behind the middleware. It records the
-// requests that passed and answers each with a JSON echo.
+// requests that passed and returns a JSON echo of each.
 type Upstream struct {
 	mu       sync.Mutex
 	requests []Received
 }
 
-// Received is what the upstream saw of one request that passed.
+// Received is the upstream's record of one request that passed.
 type Received struct {
 	Method   string `json:"method"`
 	Path     string `json:"path"`

@@ -307,9 +307,10 @@ Example:
     --cacert ca.pem --cert client.crt --key client.key \
     -d @body.json https://apiinternal.example.com/api/internal/users/reset-otp
 
-Exit codes: 0 the server answered 2xx; 1 the request could not be signed or
-sent, or the server answered 3xx; 2 invalid flags or key; 3 the server
-answered 4xx or 5xx (the rejection reason is printed to stderr).
+Exit codes: 0 the server responded with 2xx; 1 the request could not be
+signed or sent, or the server responded with 3xx; 2 invalid flags or key;
+3 the server responded with 4xx or 5xx (the rejection reason is printed to
+stderr).
 `
 
 // checkSignOptions validates the combination of flags, naming the flag

@@ -12,8 +12,8 @@ Example:
         --data-file body.json POST \\
         https://apiinternal.example.com/api/internal/users/reset-otp
 
-Exit codes: 0 the server answered 2xx, 1 the request failed or the server
-answered 3xx, 2 invalid arguments or key, 3 the server answered 4xx or 5xx.
+Exit codes: 0 for a 2xx response, 1 when the request fails or gets a 3xx
+response, 2 for invalid arguments or key, 3 for a 4xx or 5xx response.
 """
 
 import argparse
