@@ -137,7 +137,9 @@ if $print_only; then
 	exit 0
 fi
 
-curl_args=(--silent --show-error --fail-with-body --request "${method^^}")
+# --path-as-is keeps curl from removing . and .. segments, so the path
+# sent is the path signed.
+curl_args=(--silent --show-error --fail-with-body --path-as-is --request "${method^^}")
 for header in "${headers[@]}"; do
 	curl_args+=(--header "$header")
 done
