@@ -14,10 +14,11 @@ FUZZTIME      ?= 10s
 
 export GOFLAGS := -buildvcs=false
 
-.PHONY: test check-tidy vet lint unit yaegi-test fuzz tools clean
+.PHONY: test check-tidy vet lint unit yaegi-test fuzz tools clean interop-deps interop examples
 
-## test: run every check and suite; CI runs this.
-test: check-tidy vet lint unit yaegi-test fuzz
+## test: run every check and suite; CI runs this. interop-deps comes
+## before unit, whose go test ./... runs the interop package.
+test: check-tidy vet lint interop-deps examples unit yaegi-test fuzz
 
 tools: $(YAEGI) $(GOLANGCI_LINT)
 
@@ -55,6 +56,33 @@ yaegi-test: $(YAEGI)
 ## fuzz: each fuzz target for FUZZTIME.
 fuzz:
 	./scripts/fuzz.sh $(FUZZTIME)
+
+## interop-deps: the programs the interop tests run (bash, openssl, curl,
+## python3, node and npm), installed from Debian's packages when missing,
+## and http-message-signatures installed from interop/node's lock file.
+INTEROP_NODE := $(BUILD)/interop-node
+
+interop-deps:
+	@missing=""; \
+	for pair in bash:bash openssl:openssl curl:curl python3:python3 node:nodejs npm:npm; do \
+		command -v "$${pair%%:*}" >/dev/null || missing="$$missing $${pair#*:}"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing$$missing"; \
+		apt-get update && apt-get install -y $$missing; \
+	fi
+	mkdir -p $(INTEROP_NODE)
+	cp interop/node/package.json interop/node/package-lock.json interop/node/interop.mjs $(INTEROP_NODE)/
+	cd $(INTEROP_NODE) && npm ci --no-audit --no-fund --ignore-scripts
+
+## interop: every signing path against the middleware, alone.
+interop: interop-deps
+	go test -count=1 ./interop/...
+
+## examples: syntax checks of the shell and Python examples.
+examples: interop-deps
+	bash -n examples/shell/sign.sh
+	python3 -c 'import ast, sys; ast.parse(open(sys.argv[1]).read(), sys.argv[1])' examples/python/sign.py
 
 clean:
 	rm -rf $(BUILD)
