@@ -75,7 +75,7 @@ func checkServerCertificate(s settings, now time.Time) (*x509.Certificate, []fin
 		return nil, findings
 	}
 
-	chain, err := parseCertificates(certPEM)
+	chain, err := parseCertificateChain(certPEM)
 	if err != nil {
 		return nil, []finding{errorf(varSSLCert, "%s: %v; give the PEM server certificate, "+
 			"leaf first", s.certFile, err)}
@@ -143,7 +143,7 @@ func checkCAFile(variable, path string, now time.Time) ([]*x509.Certificate, []f
 		return nil, []finding{errorf(variable, "%v", err)}
 	}
 
-	cas, err := parseCertificates(data)
+	cas, err := parseCertificateChain(data)
 	if err != nil {
 		return nil, []finding{errorf(variable, "%s: %v; give the CA certificate in PEM", path, err)}
 	}
@@ -274,8 +274,8 @@ func readPEMFile(path string) ([]byte, error) {
 	return data, nil
 }
 
-// parseCertificates returns every CERTIFICATE block of data, in order.
-func parseCertificates(data []byte) ([]*x509.Certificate, error) {
+// parseCertificateChain returns every CERTIFICATE block of data, in order.
+func parseCertificateChain(data []byte) ([]*x509.Certificate, error) {
 	var certs []*x509.Certificate
 
 	for {
