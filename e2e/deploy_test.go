@@ -1,0 +1,325 @@
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/rand"
+	"crypto/tls"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"mime"
+	"net"
+	"net/http"
+	"net/url"
+	"path"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/internalauth/internalauth"
+	"github.com/internalauth/internalauth/e2e/harness"
+)
+
+const keyID = "automation"
+
+// deployment is one compose example running in Traefik, with its PKI,
+// its upstreams and the HMAC key its plugin verifies.
+type deployment struct {
+	pki     *harness.PKI
+	api     *harness.Upstream
+	portal  *harness.Upstream // nil in the split topology
+	traefik *harness.Traefik
+	key     []byte
+
+	// publicHost is the hostname on which /api/internal must answer 403:
+	// the portal, or the standard API host in the split topology.
+	publicHost string
+
+	// publicCert is the client certificate the public host needs: none
+	// for the portal, a standard-PKI one for the standard API host.
+	publicCert *harness.Certificate
+}
+
+// topology names an example directory and how to run it.
+type topology struct {
+	example    string
+	routedName string // the compose service that carries the labels
+}
+
+var (
+	singleSite = topology{example: "single-site", routedName: "portal"}
+	split      = topology{example: "split", routedName: "api"}
+)
+
+// deploy starts a topology. edit, when not nil, changes the Site before
+// Traefik starts, to add labels or file-provider files.
+func deploy(t *testing.T, top topology, edit func(*harness.Site, *deployment)) *deployment {
+	t.Helper()
+
+	dir := t.TempDir()
+	pki, err := harness.NewPKI(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	d := &deployment{pki: pki, key: make([]byte, 32)}
+	if _, err := rand.Read(d.key); err != nil {
+		t.Fatal(err)
+	}
+	d.api = harness.StartUpstream(t, "api", nil)
+
+	files := map[string]harness.ProjectFile{
+		"certs/apiinternal.crt":    {Source: pki.InternalServer.CertFile},
+		"certs/apiinternal.key":    {Source: pki.InternalServer.KeyFile},
+		"certs/apiinternal_ca.crt": {Source: pki.DedicatedCA.CertFile},
+		// Written as `openssl rand -hex 32 > file` writes it.
+		"secrets/api_internal_hmac": {Content: hex.EncodeToString(d.key) + "\n"},
+	}
+	vars := map[string]string{
+		"API_INTERNAL_URL":         harness.InternalHost,
+		"API_INTERNAL_RESTRICT_IP": "127.0.0.1/32",
+		"API_INTERNAL_CLIENT_PINS": pin(pki.Pinned),
+		"API_INTERNAL_HMAC_KEY_ID": keyID,
+	}
+	urls := map[string]string{}
+
+	switch top {
+	case singleSite:
+		d.portal = harness.StartUpstream(t, "portal", d.api)
+		d.publicHost = harness.PortalHost
+		files["certs/portal.crt"] = harness.ProjectFile{Source: pki.PortalServer.CertFile}
+		files["certs/portal.key"] = harness.ProjectFile{Source: pki.PortalServer.KeyFile}
+		vars["PORTAL_URL"] = harness.PortalHost
+		urls["portal"] = d.portal.URL
+	case split:
+		d.publicHost = harness.APIHost
+		d.publicCert = pki.Standard
+		files["certs/api.crt"] = harness.ProjectFile{Source: pki.APIServer.CertFile}
+		files["certs/api.key"] = harness.ProjectFile{Source: pki.APIServer.KeyFile}
+		files["certs/internal_ca.crt"] = harness.ProjectFile{Source: pki.StandardCA.CertFile}
+		vars["API_HOST"] = harness.APIHost
+		urls["api"] = d.api.URL
+	}
+
+	root, err := harness.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	project, err := harness.PrepareProject(filepath.Join(root, "examples", top.example), dir, files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	site, err := harness.SiteFromCompose(project, vars, urls)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if edit != nil {
+		edit(site, d)
+	}
+
+	opts, err := site.TraefikOptions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.traefik = harness.StartTraefik(t, opts)
+
+	return d
+}
+
+// pin returns the certificate's pin in the form operators copy from
+// openssl x509 -fingerprint -sha256.
+func pin(c *harness.Certificate) string {
+	sha256Hex, _ := internalauth.CertificatePins(c.Cert)
+	return sha256Hex
+}
+
+// internalURL returns the URL of target on the dedicated hostname.
+func (d *deployment) internalURL(target string) string {
+	return "https://" + harness.InternalHost + ":" + d.traefik.Port() + target
+}
+
+// publicURL returns the URL of target on the public hostname.
+func (d *deployment) publicURL(target string) string {
+	return "https://" + d.publicHost + ":" + d.traefik.Port() + target
+}
+
+// signed returns a request to the dedicated hostname signed with the
+// deployment's key.
+func (d *deployment) signed(t *testing.T, method, target string, body []byte, opts *internalauth.SignOptions) *http.Request {
+	t.Helper()
+
+	req, err := http.NewRequest(method, d.internalURL(target), bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := internalauth.Sign(req, keyID, d.key, opts); err != nil {
+		t.Fatalf("sign %s %s: %v", method, target, err)
+	}
+
+	return req
+}
+
+// client returns a client that presents cert (nil for none) and
+// connects from 127.0.0.1.
+func (d *deployment) client(cert *harness.Certificate) *http.Client {
+	return d.traefik.Client(d.pki, harness.ClientOptions{Cert: cert})
+}
+
+// resetUpstreams forgets what the upstreams received, so a subtest sees
+// only its own requests.
+func (d *deployment) resetUpstreams() {
+	d.api.Reset()
+	if d.portal != nil {
+		d.portal.Reset()
+	}
+}
+
+// received returns what the upstreams received, API last.
+func (d *deployment) received() []harness.Received {
+	var all []harness.Received
+	if d.portal != nil {
+		all = append(all, d.portal.Requests()...)
+	}
+
+	return append(all, d.api.Requests()...)
+}
+
+// response is a response read whole.
+type response struct {
+	status int
+	header http.Header
+	body   []byte
+	reason string // the problem+json reason, when the plugin rejected
+}
+
+func do(t *testing.T, client *http.Client, req *http.Request) response {
+	t.Helper()
+
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", req.Method, req.URL, err)
+	}
+	defer resp.Body.Close()
+
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("read response of %s %s: %v", req.Method, req.URL, err)
+	}
+
+	r := response{status: resp.StatusCode, header: resp.Header, body: body}
+	mediaType, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
+	if mediaType == "application/problem+json" {
+		var problem struct {
+			Reason string `json:"reason"`
+		}
+		if err := json.Unmarshal(body, &problem); err != nil {
+			t.Errorf("decode problem+json %q: %v", body, err)
+		}
+		r.reason = problem.Reason
+	}
+
+	return r
+}
+
+// expectRejected checks a plugin rejection: its status, its reason and
+// that no upstream received anything.
+func expectRejected(t *testing.T, d *deployment, got response, status int, reason string) {
+	t.Helper()
+
+	if got.status != status {
+		t.Errorf("status = %d, want %d (body %q)", got.status, status, got.body)
+	}
+	if got.reason != reason {
+		t.Errorf("reason = %q, want %q", got.reason, reason)
+	}
+	expectNothingReceived(t, d)
+}
+
+func expectNothingReceived(t *testing.T, d *deployment) {
+	t.Helper()
+
+	for _, r := range d.received() {
+		t.Errorf("upstream received %s %s (Host %s)", r.Method, r.RequestURI, r.Host)
+	}
+}
+
+// expectAPIReceived checks that the API received exactly one request,
+// the given one, with the headers the plugin sets on success, and
+// returns it.
+func expectAPIReceived(t *testing.T, d *deployment, method, requestURI string) harness.Received {
+	t.Helper()
+
+	got := d.api.Requests()
+	if len(got) != 1 {
+		t.Fatalf("API received %d requests, want 1: %+v", len(got), got)
+	}
+	r := got[0]
+	if r.Method != method || r.RequestURI != requestURI {
+		t.Errorf("API received %s %s, want %s %s", r.Method, r.RequestURI, method, requestURI)
+	}
+	if id := r.Header.Get(internalauth.DefaultKeyIDHeader); id != keyID {
+		t.Errorf("API header %s = %q, want %q", internalauth.DefaultKeyIDHeader, id, keyID)
+	}
+	wantCert := certificateSHA256(d.pki.Pinned)
+	if cert := r.Header.Get(internalauth.DefaultCertificateHeader); cert != wantCert {
+		t.Errorf("API header %s = %q, want %q", internalauth.DefaultCertificateHeader, cert, wantCert)
+	}
+
+	return r
+}
+
+func certificateSHA256(c *harness.Certificate) string {
+	sha256Hex, _ := internalauth.CertificatePins(c.Cert)
+	return strings.ToLower(strings.ReplaceAll(sha256Hex, ":", ""))
+}
+
+// isInternalPath reports whether a server that decodes the path once,
+// ignores case, and removes dot segments and doubled slashes would route
+// the request-target to /api/internal.
+func isInternalPath(requestURI string) bool {
+	rawPath, _, _ := strings.Cut(requestURI, "?")
+	decoded, err := url.PathUnescape(rawPath)
+	if err != nil {
+		decoded = rawPath
+	}
+	for strings.Contains(decoded, "//") {
+		decoded = strings.ReplaceAll(decoded, "//", "/")
+	}
+	cleaned := strings.ToLower(path.Clean("/" + decoded))
+
+	return cleaned == "/api/internal" || strings.HasPrefix(cleaned, "/api/internal/")
+}
+
+// rawRequest sends request-target as written, which net/http would
+// normalise, over a TLS connection with the given SNI and client
+// certificate, and returns the status code.
+func rawRequest(t *testing.T, d *deployment, sni string, cert *harness.Certificate, method, target, host string) int {
+	t.Helper()
+
+	config := &tls.Config{RootCAs: d.pki.ServerCA.Pool(), ServerName: sni, MinVersion: tls.VersionTLS12}
+	if cert != nil {
+		config.Certificates = []tls.Certificate{cert.TLS()}
+	}
+	conn, err := tls.Dial("tcp", d.traefik.HTTPSAddr, config)
+	if err != nil {
+		t.Fatalf("connect with SNI %s: %v", sni, err)
+	}
+	defer conn.Close()
+
+	_, err = io.WriteString(conn, method+" "+target+" HTTP/1.1\r\nHost: "+host+"\r\nConnection: close\r\n\r\n")
+	if err != nil {
+		t.Fatalf("write %s %s: %v", method, target, err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("read response to %s %s: %v", method, target, err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	_ = resp.Body.Close()
+
+	return resp.StatusCode
+}
+
+// loopback2 is a second loopback address, outside the allowlist.
+var loopback2 = &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2)}
