@@ -40,18 +40,15 @@ func RepoRoot() (string, error) {
 	return filepath.Dir(dir), nil
 }
 
-// LayOutPlugin copies the plugin into workDir/plugins-local/src/<module>,
-// where Traefik looks for local plugins: the root package's non-test Go
-// files, go.mod, .traefik.yml and vendor/.
+// LayOutPlugin copies the plugin in root into
+// workDir/plugins-local/src/<module>, where Traefik looks for local
+// plugins: the package's non-test Go files, go.mod, .traefik.yml and
+// vendor/.
 //
 // yaegi v0.16.1 reads only "// +build" lines and ignores "//go:build", so
 // it would also load vendored files that the go command leaves out. The
 // copy drops every vendored file the go command ignores.
-func LayOutPlugin(workDir string) error {
-	root, err := RepoRoot()
-	if err != nil {
-		return err
-	}
+func LayOutPlugin(root, workDir string) error {
 	dest := filepath.Join(workDir, "plugins-local", "src", filepath.FromSlash(PluginModule))
 	if err := os.MkdirAll(dest, 0o755); err != nil {
 		return err

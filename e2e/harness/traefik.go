@@ -4,16 +4,13 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime/debug"
 	"strings"
 	"syscall"
 	"testing"
@@ -63,21 +60,32 @@ type TraefikOptions struct {
 
 	// Env is added to Traefik's environment, for keys[].secretEnv.
 	Env []string
+
+	// PluginDir is the plugin's source directory. Empty means the
+	// repository root.
+	PluginDir string
 }
 
-// TraefikVersion returns the Traefik version the e2e module requires.
+// TraefikVersion returns the Traefik version that the e2e module's
+// go.mod requires.
 func TraefikVersion() (string, error) {
-	info, ok := debug.ReadBuildInfo()
-	if !ok {
-		return "", errors.New("read build info: not available")
+	dir, err := moduleDir()
+	if err != nil {
+		return "", err
 	}
-	for _, dep := range info.Deps {
-		if dep.Path == traefikModule {
-			return dep.Version, nil
+	data, err := os.ReadFile(filepath.Join(dir, "go.mod"))
+	if err != nil {
+		return "", err
+	}
+
+	for _, line := range strings.Split(string(data), "\n") {
+		fields := strings.Fields(strings.TrimPrefix(strings.TrimSpace(line), "require "))
+		if len(fields) >= 2 && fields[0] == traefikModule {
+			return fields[1], nil
 		}
 	}
 
-	return "", fmt.Errorf("module %s not found in build info", traefikModule)
+	return "", fmt.Errorf("%s/go.mod does not require %s", dir, traefikModule)
 }
 
 // TraefikBinary returns the path of the Traefik binary the suite runs:
@@ -126,7 +134,13 @@ func StartTraefik(t testing.TB, opts TraefikOptions) *Traefik {
 	}
 
 	tr := &Traefik{Dir: t.TempDir(), HTTPSAddr: freeAddr(t), ProbeAddr: freeAddr(t)}
-	if err := LayOutPlugin(tr.Dir); err != nil {
+	pluginDir := opts.PluginDir
+	if pluginDir == "" {
+		if pluginDir, err = RepoRoot(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := LayOutPlugin(pluginDir, tr.Dir); err != nil {
 		t.Fatal(err)
 	}
 	if err := tr.writeConfig(opts.Dynamic); err != nil {
@@ -292,8 +306,8 @@ type ClientOptions struct {
 	// ServerName is the SNI to send in place of the URL's hostname.
 	ServerName string
 
-	// NoSNI sends no server name at all. The server certificate is then
-	// verified against ServerName, which must be set.
+	// NoSNI sends no server name at all and skips verifying the server
+	// certificate.
 	NoSNI bool
 }
 
@@ -306,24 +320,11 @@ func (tr *Traefik) Client(p *PKI, opts ClientOptions) *http.Client {
 		tlsConfig.Certificates = []tls.Certificate{opts.Cert.TLS()}
 	}
 	if opts.NoSNI {
-		// Go sends no SNI when ServerName is an IP address, and then
-		// cannot verify the name itself.
-		verifyName := opts.ServerName
+		// Go sends no SNI when ServerName is an IP address. Traefik then
+		// presents its default certificate, which no client can verify,
+		// and these scenarios test what the server does next.
 		tlsConfig.ServerName = "127.0.0.1"
 		tlsConfig.InsecureSkipVerify = true
-		tlsConfig.VerifyConnection = func(cs tls.ConnectionState) error {
-			if len(cs.PeerCertificates) == 0 {
-				return errors.New("server sent no certificate")
-			}
-			intermediates := x509.NewCertPool()
-			for _, cert := range cs.PeerCertificates[1:] {
-				intermediates.AddCert(cert)
-			}
-			_, err := cs.PeerCertificates[0].Verify(x509.VerifyOptions{
-				DNSName: verifyName, Roots: p.ServerCA.Pool(), Intermediates: intermediates,
-			})
-			return err
-		}
 	}
 
 	dialer := &net.Dialer{Timeout: 5 * time.Second, LocalAddr: opts.LocalAddr}
