@@ -1,0 +1,12 @@
+package main
+
+import (
+	"fmt"
+	"io"
+)
+
+func runRender(_ []string, _ io.Reader, _, stderr io.Writer) int {
+	fmt.Fprintln(stderr, "internalauth render: not implemented yet")
+
+	return exitFailure
+}

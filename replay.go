@@ -1,0 +1,124 @@
+package internalauth
+
+import (
+	"sync"
+)
+
+// replayCache remembers verified signatures until they expire, so that
+// each verifies once. It is bounded: when capacity live entries are held,
+// insert fails and the request is rejected.
+//
+// Entries leave in insertion order once their deadline, the insertion
+// time plus the longest possible lifetime, has passed. That keeps
+// eviction O(1) per request without a scan; an entry may outlive its own
+// expiry by up to the clock skew.
+type replayCache struct {
+	mu       sync.Mutex
+	capacity int
+	expiries map[string]int64
+	queue    []replayEntry
+	head     int
+}
+
+type replayEntry struct {
+	id       string
+	expiry   int64
+	deadline int64
+}
+
+type insertResult int
+
+const (
+	inserted insertResult = iota
+	replayed
+	cacheFull
+)
+
+func newReplayCache(capacity int) *replayCache {
+	return &replayCache{capacity: capacity, expiries: make(map[string]int64)}
+}
+
+// insert records id as used until expiry (Unix nanoseconds). now and
+// deadline are in Unix nanoseconds too; deadline must not decrease
+// between calls for eviction to stay prompt.
+func (c *replayCache) insert(id string, expiry, now, deadline int64) insertResult {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+
+	c.evict(now)
+
+	if previous, ok := c.expiries[id]; ok && previous > now {
+		return replayed
+	}
+
+	if len(c.expiries) >= c.capacity {
+		return cacheFull
+	}
+
+	c.expiries[id] = expiry
+	c.queue = append(c.queue, replayEntry{id: id, expiry: expiry, deadline: deadline})
+
+	return inserted
+}
+
+func (c *replayCache) evict(now int64) {
+	for c.head < len(c.queue) && c.queue[c.head].deadline <= now {
+		entry := c.queue[c.head]
+		if c.expiries[entry.id] == entry.expiry {
+			delete(c.expiries, entry.id)
+		}
+
+		c.queue[c.head] = replayEntry{}
+		c.head++
+	}
+
+	// Reclaim the consumed front of the queue once it is half of it.
+	if c.head > 0 && c.head >= len(c.queue)/2 {
+		remaining := copy(c.queue, c.queue[c.head:])
+		for i := remaining; i < len(c.queue); i++ {
+			c.queue[i] = replayEntry{}
+		}
+
+		c.queue = c.queue[:remaining]
+		c.head = 0
+	}
+}
+
+func (c *replayCache) setCapacity(capacity int) {
+	c.mu.Lock()
+	c.capacity = capacity
+	c.mu.Unlock()
+}
+
+func (c *replayCache) len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+
+	return len(c.expiries)
+}
+
+// replayCaches holds one cache per middleware name. Traefik calls New
+// again on every configuration change and once per router using the
+// middleware; sharing the cache by name keeps a signature from verifying
+// twice across those instances.
+var replayCaches = struct {
+	sync.Mutex
+	byName map[string]*replayCache
+}{byName: make(map[string]*replayCache)}
+
+func sharedReplayCache(name string, capacity int) *replayCache {
+	replayCaches.Lock()
+	defer replayCaches.Unlock()
+
+	cache, ok := replayCaches.byName[name]
+	if !ok {
+		cache = newReplayCache(capacity)
+		replayCaches.byName[name] = cache
+
+		return cache
+	}
+
+	cache.setCapacity(capacity)
+
+	return cache
+}

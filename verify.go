@@ -1,0 +1,297 @@
+package internalauth
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// Bounds on the fields parsed, so a hostile request costs little.
+const (
+	maxSignatureFieldBytes = 8192
+	maxNonceBytes          = 256
+)
+
+// signature is the one signature of a request selected for verification.
+type signature struct {
+	components []string
+	params     []sfParam
+	serialized string // the @signature-params value
+	mac        []byte
+
+	keyID   string
+	alg     string
+	nonce   string
+	tag     string
+	created int64
+	expires int64
+
+	hasKeyID, hasAlg, hasNonce, hasTag, hasCreated, hasExpires bool
+}
+
+// verified describes a request whose signature checked out.
+type verified struct {
+	key      *hmacKey
+	replayID string
+	expiry   time.Time
+}
+
+// verifySignature checks the request's signature against the policy. It
+// returns the verified signature, or the reason for rejecting the request
+// and the key id the signature claims, for the log.
+func (m *Middleware) verifySignature(req *http.Request, now time.Time) (*verified, string, string) {
+	sig, reason := m.selectSignature(req)
+	if reason != "" {
+		return nil, "", reason
+	}
+
+	result, reason := m.checkSignature(req, sig, now)
+
+	return result, sig.keyID, reason
+}
+
+func (m *Middleware) checkSignature(req *http.Request, sig *signature, now time.Time) (*verified, string) {
+	if reason := m.checkParams(sig, now); reason != "" {
+		return nil, reason
+	}
+
+	key := m.keys[sig.keyID]
+
+	if containsString(sig.components, "content-digest") && len(req.Header.Values("Content-Digest")) == 0 {
+		return nil, reasonDigestMissing
+	}
+
+	base, err := signatureBase(req, "https", sig.components, sig.serialized)
+	if err != nil {
+		return nil, componentReason(err)
+	}
+
+	if !hmac.Equal(computeMAC(key.secret, base), sig.mac) {
+		return nil, reasonSignatureMismatch
+	}
+
+	expiry := time.Unix(sig.created, 0).Add(m.maxAge)
+	if sig.hasExpires && time.Unix(sig.expires, 0).Before(expiry) {
+		expiry = time.Unix(sig.expires, 0)
+	}
+
+	replayID := sig.keyID + "\x00n" + sig.nonce
+	if !sig.hasNonce {
+		replayID = sig.keyID + "\x00s" + string(sig.mac)
+	}
+
+	return &verified{key: key, replayID: replayID, expiry: expiry}, ""
+}
+
+// selectSignature parses Signature-Input and Signature and picks the
+// signature to verify: the configured label, or the only one.
+func (m *Middleware) selectSignature(req *http.Request) (*signature, string) {
+	inputField := strings.Join(req.Header.Values("Signature-Input"), ", ")
+	signatureField := strings.Join(req.Header.Values("Signature"), ", ")
+
+	if inputField == "" || signatureField == "" {
+		return nil, reasonSignatureMissing
+	}
+
+	if len(inputField) > maxSignatureFieldBytes || len(signatureField) > maxSignatureFieldBytes {
+		return nil, reasonSignatureMalformed
+	}
+
+	inputs, err := parseDictionary(inputField)
+	if err != nil {
+		return nil, reasonSignatureMalformed
+	}
+
+	signatures, err := parseDictionary(signatureField)
+	if err != nil {
+		return nil, reasonSignatureMalformed
+	}
+
+	label := m.label
+	if label == "" {
+		if len(inputs) != 1 {
+			return nil, reasonLabelAmbiguous
+		}
+
+		label = inputs[0].key
+	}
+
+	input, ok := findMember(inputs, label)
+	if !ok {
+		return nil, reasonSignatureMissing
+	}
+
+	value, ok := findMember(signatures, label)
+	if !ok {
+		return nil, reasonSignatureMissing
+	}
+
+	if !input.isList || value.isList || value.item.kind != sfBytes ||
+		len(value.item.bytes) != sha256.Size || len(value.params) != 0 {
+		return nil, reasonSignatureMalformed
+	}
+
+	sig, reason := parseSignatureInput(input)
+	if reason != "" {
+		return nil, reason
+	}
+
+	sig.mac = value.item.bytes
+
+	return sig, ""
+}
+
+func findMember(members []sfMember, key string) (sfMember, bool) {
+	for _, member := range members {
+		if member.key == key {
+			return member, true
+		}
+	}
+
+	return sfMember{}, false
+}
+
+// parseSignatureInput reads the covered components and the parameters of
+// one Signature-Input member.
+func parseSignatureInput(input sfMember) (*signature, string) {
+	sig := &signature{params: input.params}
+
+	for _, item := range input.list {
+		if item.value.kind != sfString {
+			return nil, reasonSignatureMalformed
+		}
+
+		name := item.value.str
+
+		if len(item.params) != 0 || checkComponentName(name) != nil {
+			return nil, reasonComponentUnsupported
+		}
+
+		if containsString(sig.components, name) {
+			return nil, reasonSignatureMalformed
+		}
+
+		sig.components = append(sig.components, name)
+	}
+
+	for _, param := range input.params {
+		if !sig.setParam(param) {
+			return nil, reasonSignatureMalformed
+		}
+	}
+
+	sig.serialized = serializeInnerList(input.list, input.params)
+
+	return sig, ""
+}
+
+// setParam stores one signature parameter, reporting false for an
+// unknown parameter or a value of the wrong type.
+func (s *signature) setParam(param sfParam) bool {
+	value := param.value
+
+	switch param.key {
+	case "created":
+		s.created, s.hasCreated = value.integer, true
+
+		return value.kind == sfInteger && value.integer >= 0
+	case "expires":
+		s.expires, s.hasExpires = value.integer, true
+
+		return value.kind == sfInteger && value.integer >= 0
+	case "keyid":
+		s.keyID, s.hasKeyID = value.str, true
+
+		return value.kind == sfString
+	case "alg":
+		s.alg, s.hasAlg = value.str, true
+
+		return value.kind == sfString
+	case "nonce":
+		s.nonce, s.hasNonce = value.str, true
+
+		return value.kind == sfString && value.str != "" && len(value.str) <= maxNonceBytes
+	case "tag":
+		s.tag, s.hasTag = value.str, true
+
+		return value.kind == sfString
+	default:
+		return false
+	}
+}
+
+// checkParams applies the policy to the signature parameters and the
+// covered components.
+func (m *Middleware) checkParams(sig *signature, now time.Time) string {
+	if !sig.hasKeyID {
+		return reasonKeyIDMissing
+	}
+
+	if _, ok := m.keys[sig.keyID]; !ok {
+		return reasonKeyIDUnknown
+	}
+
+	if sig.hasAlg && sig.alg != AlgorithmHMACSHA256 {
+		return reasonAlgorithm
+	}
+
+	if reason := m.checkTimes(sig, now); reason != "" {
+		return reason
+	}
+
+	if m.requireNonce && !sig.hasNonce {
+		return reasonNonceMissing
+	}
+
+	if m.tag != "" && (!sig.hasTag || sig.tag != m.tag) {
+		return reasonTagMismatch
+	}
+
+	for _, name := range m.components {
+		if !containsString(sig.components, name) {
+			return reasonComponentsMissing
+		}
+	}
+
+	return ""
+}
+
+func (m *Middleware) checkTimes(sig *signature, now time.Time) string {
+	if !sig.hasCreated {
+		return reasonCreatedMissing
+	}
+
+	if sig.hasExpires && sig.expires <= sig.created {
+		return reasonSignatureMalformed
+	}
+
+	created := time.Unix(sig.created, 0)
+
+	if created.After(now.Add(m.clockSkew)) {
+		return reasonNotYetValid
+	}
+
+	if now.Sub(created) > m.maxAge {
+		return reasonExpired
+	}
+
+	if sig.hasExpires && now.Unix() >= sig.expires {
+		return reasonExpired
+	}
+
+	return ""
+}
+
+func componentReason(err error) string {
+	switch {
+	case errors.Is(err, errComponentAbsent):
+		return reasonComponentAbsent
+	case errors.Is(err, errComponentUnsupported):
+		return reasonComponentUnsupported
+	default:
+		return reasonSignatureMalformed
+	}
+}
