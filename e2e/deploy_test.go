@@ -274,15 +274,17 @@ func certificateSHA256(c *harness.Certificate) string {
 	return strings.ToLower(strings.ReplaceAll(sha256Hex, ":", ""))
 }
 
-// isInternalPath reports whether a server that decodes the path once,
-// ignores case, and removes dot segments and doubled slashes would route
-// the request-target to /api/internal.
+// isInternalPath reports whether a lenient server would route the
+// request-target to /api/internal: one that decodes the path once,
+// ignores case, takes a backslash for a slash, and removes dot segments
+// and doubled slashes.
 func isInternalPath(requestURI string) bool {
 	rawPath, _, _ := strings.Cut(requestURI, "?")
 	decoded, err := url.PathUnescape(rawPath)
 	if err != nil {
 		decoded = rawPath
 	}
+	decoded = strings.ReplaceAll(decoded, "\\", "/")
 	for strings.Contains(decoded, "//") {
 		decoded = strings.ReplaceAll(decoded, "//", "/")
 	}

@@ -2,7 +2,11 @@ module github.com/internalauth/internalauth/e2e
 
 go 1.26.8
 
-require github.com/traefik/traefik/v3 v3.6.12
+require (
+	github.com/internalauth/internalauth v0.0.0-00010101000000-000000000000
+	github.com/traefik/traefik/v3 v3.6.12
+	go.yaml.in/yaml/v3 v3.0.5
+)
 
 require (
 	cloud.google.com/go/auth v0.18.1 // indirect
@@ -323,7 +327,6 @@ require (
 	go.uber.org/ratelimit v0.3.1 // indirect
 	go.uber.org/zap v1.27.0 // indirect
 	go.yaml.in/yaml/v2 v2.4.2 // indirect
-	go.yaml.in/yaml/v3 v3.0.5 // indirect
 	golang.org/x/crypto v0.48.0 // indirect
 	golang.org/x/exp v0.0.0-20250408133849-7e4ce0ab07d0 // indirect
 	golang.org/x/mod v0.32.0 // indirect

@@ -8,10 +8,11 @@ import (
 )
 
 // publicSpellings are request-targets that a lenient server routes to
-// /api/internal. Traefik v3.6.12 decodes percent-encoded unreserved
-// characters and removes dot segments and doubled slashes before
-// routing (entry point option sanitizePath, on by default), and matches
-// rules on the decoded path, so each of these meets the block router.
+// /api/internal. Before routing, Traefik v3.6.12 decodes percent-encoded
+// unreserved characters and removes dot segments and doubled slashes
+// (entry point option sanitizePath, on by default). It keeps %2F and
+// %5C encoded, which a Go API decodes, so the block rule must accept
+// them as separators too.
 var publicSpellings = []string{
 	"/api/internal/users/reset-otp",
 	"/api/internal",
@@ -35,6 +36,9 @@ var publicSpellings = []string{
 	"/api//internal/users/reset-otp",
 	"/api///internal",
 	"/./api/internal",
+	"/x%2F..%2Fapi/internal",
+	"/api%5Cinternal",
+	"/api\\internal",
 }
 
 // TestPublicHostBlocksInternalPath checks that /api/internal, however

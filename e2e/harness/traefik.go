@@ -309,6 +309,10 @@ type ClientOptions struct {
 	// NoSNI sends no server name at all and skips verifying the server
 	// certificate.
 	NoSNI bool
+
+	// CertificateRequested, when not nil, is called each time the server
+	// sends a CertificateRequest.
+	CertificateRequested func()
 }
 
 // Client returns an HTTPS client that connects every URL to the
@@ -316,8 +320,17 @@ type ClientOptions struct {
 // for each request, so each one goes through its own handshake.
 func (tr *Traefik) Client(p *PKI, opts ClientOptions) *http.Client {
 	tlsConfig := &tls.Config{RootCAs: p.ServerCA.Pool(), ServerName: opts.ServerName, MinVersion: tls.VersionTLS12}
-	if opts.Cert != nil {
-		tlsConfig.Certificates = []tls.Certificate{opts.Cert.TLS()}
+	if opts.Cert != nil || opts.CertificateRequested != nil {
+		tlsConfig.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
+			if opts.CertificateRequested != nil {
+				opts.CertificateRequested()
+			}
+			if opts.Cert == nil {
+				return &tls.Certificate{}, nil
+			}
+			cert := opts.Cert.TLS()
+			return &cert, nil
+		}
 	}
 	if opts.NoSNI {
 		// Go sends no SNI when ServerName is an IP address. Traefik then
