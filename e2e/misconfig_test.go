@@ -144,3 +144,44 @@ func TestStandardHostKeepsStandardPKI(t *testing.T) {
 		})
 	}
 }
+
+// TestServerNameBehindSharedTLSOption adds a second hostname that uses
+// the dedicated TLS option. Traefik then accepts a connection whose SNI
+// is that hostname and whose Host is the dedicated one, because both
+// select the same option, so only the plugin's serverName check stands
+// between that request and the API.
+func TestServerNameBehindSharedTLSOption(t *testing.T) {
+	const aliasHost = "apiinternal-alias.example.test"
+	d := deploy(t, singleSite, func(site *harness.Site, d *deployment) {
+		alias, err := d.pki.IssueServer("server_alias", aliasHost)
+		if err != nil {
+			t.Fatal(err)
+		}
+		site.Files["alias.yml"] = []byte("tls:\n  certificates:\n" +
+			"    - certFile: " + alias.CertFile + "\n      keyFile: " + alias.KeyFile + "\n")
+
+		routed := site.Container(singleSite.routedName)
+		routed.Labels["traefik.http.routers.apiinternal-alias.rule"] = "Host(`" + aliasHost + "`)"
+		routed.Labels["traefik.http.routers.apiinternal-alias.entryPoints"] = "websecure"
+		routed.Labels["traefik.http.routers.apiinternal-alias.tls.options"] = "apiinternal@file"
+		routed.Labels["traefik.http.routers.apiinternal-alias.service"] = singleSite.routedName
+	})
+	const target = "/api/internal/users/reset-otp"
+
+	t.Run("matching SNI", func(t *testing.T) {
+		d.resetUpstreams()
+		client := d.traefik.Client(d.pki, harness.ClientOptions{Cert: d.pki.Pinned, ServerName: harness.InternalHost})
+		got := do(t, client, d.signed(t, http.MethodGet, target, nil, nil))
+		if got.status != http.StatusOK {
+			t.Fatalf("status = %d, want 200 (body %q)", got.status, got.body)
+		}
+		expectAPIReceived(t, d, http.MethodGet, target)
+	})
+
+	t.Run("alias SNI", func(t *testing.T) {
+		d.resetUpstreams()
+		client := d.traefik.Client(d.pki, harness.ClientOptions{Cert: d.pki.Pinned, ServerName: aliasHost})
+		got := do(t, client, d.signed(t, http.MethodGet, target, nil, nil))
+		expectRejected(t, d, got, http.StatusForbidden, "server_name_mismatch")
+	})
+}

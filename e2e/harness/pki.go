@@ -103,6 +103,12 @@ func NewPKI(dir string) (*PKI, error) {
 	return p, nil
 }
 
+// IssueServer issues a server certificate for host from ServerCA and
+// writes it as <name>.crt and <name>.key.
+func (p *PKI) IssueServer(name, host string) (*Certificate, error) {
+	return p.issue(name, serverTemplate(host), p.ServerCA)
+}
+
 // issue signs tmpl with parent, or self-signs it when parent is nil, and
 // writes the PEM files.
 func (p *PKI) issue(name string, tmpl *x509.Certificate, parent *Certificate) (*Certificate, error) {
