@@ -15,9 +15,10 @@ FUZZTIME      ?= 10s
 export GOFLAGS := -buildvcs=false
 
 .PHONY: test check-tidy vet lint unit yaegi-test fuzz tools clean
+.PHONY: e2e demo traefik curl
 
 ## test: run every check and suite; CI runs this.
-test: check-tidy vet lint unit yaegi-test fuzz
+test: check-tidy vet lint unit yaegi-test fuzz e2e
 
 tools: $(YAEGI) $(GOLANGCI_LINT)
 
@@ -57,4 +58,32 @@ fuzz:
 	./scripts/fuzz.sh $(FUZZTIME)
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) $(E2E_DIR)/.build
+
+# The e2e module builds the Traefik version its go.mod requires, once per
+# version: a cold build takes about 7 minutes on 2 cores.
+E2E_DIR         := $(CURDIR)/e2e
+TRAEFIK_VERSION := $(shell sed -n 's|^[[:space:]]*github.com/traefik/traefik/v3 \(v[^ ]*\)$$|\1|p' e2e/go.mod)
+TRAEFIK         := $(E2E_DIR)/.build/traefik-$(TRAEFIK_VERSION)
+E2E_TIMEOUT     ?= 20m
+
+## traefik: build the Traefik binary the e2e suite and the demo run.
+traefik: $(TRAEFIK)
+
+$(TRAEFIK):
+	cd e2e && go build -o $@ github.com/traefik/traefik/v3/cmd/traefik
+	@touch $@
+
+curl:
+	@command -v curl >/dev/null || { apt-get update && apt-get install -y curl; }
+
+## e2e: the plugin in a real Traefik, against the compose examples.
+e2e: $(TRAEFIK) curl
+	cd e2e && go mod tidy -diff
+	cd e2e && go vet ./...
+	cd e2e && INTERNALAUTH_E2E_TRAEFIK=$(TRAEFIK) go test -count=1 -timeout $(E2E_TIMEOUT) ./...
+
+## demo: run the documented verification on loopback and stop; KEEP=1
+## keeps Traefik running for requests by hand until Ctrl-C.
+demo: $(TRAEFIK) curl
+	cd e2e && INTERNALAUTH_E2E_TRAEFIK=$(TRAEFIK) go run ./cmd/demo $(if $(KEEP),-keep)

@@ -64,7 +64,7 @@ func runCurl(t *testing.T, d *deployment, cert *harness.Certificate, target stri
 // command and checks each of its checkpoints, then sends the same
 // request signed.
 func TestDocumentedVerification(t *testing.T) {
-	d := deploy(t, singleSite, nil)
+	d := deploy(t, harness.SingleSite, nil)
 	const target = "/api/internal/users/reset-otp"
 
 	t.Run("unsigned", func(t *testing.T) {

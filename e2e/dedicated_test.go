@@ -19,8 +19,8 @@ import (
 // topologies. Each subtest starts with empty upstream records and checks
 // what reached the API, or that nothing did.
 func TestDedicatedHost(t *testing.T) {
-	for _, top := range []topology{singleSite, split} {
-		t.Run(top.example, func(t *testing.T) {
+	for _, top := range []harness.Example{harness.SingleSite, harness.Split} {
+		t.Run(top.Name, func(t *testing.T) {
 			d := deploy(t, top, nil)
 			t.Run("transport", func(t *testing.T) { testTransport(t, d) })
 			t.Run("allowlist", func(t *testing.T) { testAllowlist(t, d) })

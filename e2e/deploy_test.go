@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"crypto/rand"
 	"crypto/tls"
-	"encoding/hex"
 	"encoding/json"
 	"io"
 	"mime"
@@ -13,7 +12,6 @@ import (
 	"net/http"
 	"net/url"
 	"path"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -41,20 +39,9 @@ type deployment struct {
 	publicCert *harness.Certificate
 }
 
-// topology names an example directory and how to run it.
-type topology struct {
-	example    string
-	routedName string // the compose service that carries the labels
-}
-
-var (
-	singleSite = topology{example: "single-site", routedName: "portal"}
-	split      = topology{example: "split", routedName: "api"}
-)
-
-// deploy starts a topology. edit, when not nil, changes the Site before
+// deploy starts an example. edit, when not nil, changes the Site before
 // Traefik starts, to add labels or file-provider files.
-func deploy(t *testing.T, top topology, edit func(*harness.Site, *deployment)) *deployment {
+func deploy(t *testing.T, example harness.Example, edit func(*harness.Site, *deployment)) *deployment {
 	t.Helper()
 
 	dir := t.TempDir()
@@ -63,54 +50,20 @@ func deploy(t *testing.T, top topology, edit func(*harness.Site, *deployment)) *
 		t.Fatal(err)
 	}
 
-	d := &deployment{pki: pki, key: make([]byte, 32)}
+	d := &deployment{pki: pki, key: make([]byte, 32), publicHost: example.PublicHost}
 	if _, err := rand.Read(d.key); err != nil {
 		t.Fatal(err)
 	}
 	d.api = harness.StartUpstream(t, "api", nil)
-
-	files := map[string]harness.ProjectFile{
-		"certs/apiinternal.crt":    {Source: pki.InternalServer.CertFile},
-		"certs/apiinternal.key":    {Source: pki.InternalServer.KeyFile},
-		"certs/apiinternal_ca.crt": {Source: pki.DedicatedCA.CertFile},
-		// Written as `openssl rand -hex 32 > file` writes it.
-		"secrets/api_internal_hmac": {Content: hex.EncodeToString(d.key) + "\n"},
-	}
-	vars := map[string]string{
-		"API_INTERNAL_URL":         harness.InternalHost,
-		"API_INTERNAL_RESTRICT_IP": "127.0.0.1/32",
-		"API_INTERNAL_CLIENT_PINS": pin(pki.Pinned),
-		"API_INTERNAL_HMAC_KEY_ID": keyID,
-	}
-	urls := map[string]string{}
-
-	switch top {
-	case singleSite:
+	urls := map[string]string{"api": d.api.URL}
+	if example == harness.SingleSite {
 		d.portal = harness.StartUpstream(t, "portal", d.api)
-		d.publicHost = harness.PortalHost
-		files["certs/portal.crt"] = harness.ProjectFile{Source: pki.PortalServer.CertFile}
-		files["certs/portal.key"] = harness.ProjectFile{Source: pki.PortalServer.KeyFile}
-		vars["PORTAL_URL"] = harness.PortalHost
 		urls["portal"] = d.portal.URL
-	case split:
-		d.publicHost = harness.APIHost
+	} else {
 		d.publicCert = pki.Standard
-		files["certs/api.crt"] = harness.ProjectFile{Source: pki.APIServer.CertFile}
-		files["certs/api.key"] = harness.ProjectFile{Source: pki.APIServer.KeyFile}
-		files["certs/internal_ca.crt"] = harness.ProjectFile{Source: pki.StandardCA.CertFile}
-		vars["API_HOST"] = harness.APIHost
-		urls["api"] = d.api.URL
 	}
 
-	root, err := harness.RepoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	project, err := harness.PrepareProject(filepath.Join(root, "examples", top.example), dir, files)
-	if err != nil {
-		t.Fatal(err)
-	}
-	site, err := harness.SiteFromCompose(project, vars, urls)
+	site, err := example.Site(dir, pki, harness.ExampleKey{ID: keyID, Value: d.key}, urls)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,13 +78,6 @@ func deploy(t *testing.T, top topology, edit func(*harness.Site, *deployment)) *
 	d.traefik = harness.StartTraefik(t, opts)
 
 	return d
-}
-
-// pin returns the certificate's pin in the form operators copy from
-// openssl x509 -fingerprint -sha256.
-func pin(c *harness.Certificate) string {
-	sha256Hex, _ := internalauth.CertificatePins(c.Cert)
-	return sha256Hex
 }
 
 // internalURL returns the URL of target on the dedicated hostname.

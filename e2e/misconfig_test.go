@@ -14,15 +14,15 @@ import (
 // TLS option, which asks for no client certificate, for every router of
 // that host. The plugin must still keep the API out of reach.
 func TestDefaultTLSOptionFallback(t *testing.T) {
-	for _, top := range []topology{singleSite, split} {
-		t.Run(top.example, func(t *testing.T) {
+	for _, top := range []harness.Example{harness.SingleSite, harness.Split} {
+		t.Run(top.Name, func(t *testing.T) {
 			d := deploy(t, top, func(site *harness.Site, _ *deployment) {
-				routed := site.Container(top.routedName)
+				routed := site.Container(top.RoutedService)
 				routed.Labels["traefik.http.routers.apiinternal-health.rule"] =
 					"Host(`" + harness.InternalHost + "`) && Path(`/healthz`)"
 				routed.Labels["traefik.http.routers.apiinternal-health.entryPoints"] = "websecure"
 				routed.Labels["traefik.http.routers.apiinternal-health.tls"] = "true"
-				routed.Labels["traefik.http.routers.apiinternal-health.service"] = top.routedName
+				routed.Labels["traefik.http.routers.apiinternal-health.service"] = top.RoutedService
 			})
 
 			if !strings.Contains(d.traefik.Log(), "different TLS options for routers on the same host") {
@@ -75,8 +75,8 @@ func TestInvalidPluginConfiguration(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			d := deploy(t, singleSite, func(site *harness.Site, _ *deployment) {
-				site.Container(singleSite.routedName).Labels[prefix+tc.key] = tc.value
+			d := deploy(t, harness.SingleSite, func(site *harness.Site, _ *deployment) {
+				site.Container(harness.SingleSite.RoutedService).Labels[prefix+tc.key] = tc.value
 			})
 
 			d.resetUpstreams()
@@ -103,7 +103,7 @@ func TestInvalidPluginConfiguration(t *testing.T) {
 // each hostname accepts only its own PKI: the standard API host the
 // standard internal CA, the dedicated host the dedicated CA.
 func TestStandardHostKeepsStandardPKI(t *testing.T) {
-	d := deploy(t, split, nil)
+	d := deploy(t, harness.Split, nil)
 
 	t.Run("standard certificate", func(t *testing.T) {
 		d.resetUpstreams()
@@ -152,7 +152,7 @@ func TestStandardHostKeepsStandardPKI(t *testing.T) {
 // between that request and the API.
 func TestServerNameBehindSharedTLSOption(t *testing.T) {
 	const aliasHost = "apiinternal-alias.example.test"
-	d := deploy(t, singleSite, func(site *harness.Site, d *deployment) {
+	d := deploy(t, harness.SingleSite, func(site *harness.Site, d *deployment) {
 		alias, err := d.pki.IssueServer("server_alias", aliasHost)
 		if err != nil {
 			t.Fatal(err)
@@ -160,11 +160,11 @@ func TestServerNameBehindSharedTLSOption(t *testing.T) {
 		site.Files["alias.yml"] = []byte("tls:\n  certificates:\n" +
 			"    - certFile: " + alias.CertFile + "\n      keyFile: " + alias.KeyFile + "\n")
 
-		routed := site.Container(singleSite.routedName)
+		routed := site.Container(harness.SingleSite.RoutedService)
 		routed.Labels["traefik.http.routers.apiinternal-alias.rule"] = "Host(`" + aliasHost + "`)"
 		routed.Labels["traefik.http.routers.apiinternal-alias.entryPoints"] = "websecure"
 		routed.Labels["traefik.http.routers.apiinternal-alias.tls.options"] = "apiinternal@file"
-		routed.Labels["traefik.http.routers.apiinternal-alias.service"] = singleSite.routedName
+		routed.Labels["traefik.http.routers.apiinternal-alias.service"] = harness.SingleSite.RoutedService
 	})
 	const target = "/api/internal/users/reset-otp"
 

@@ -45,8 +45,8 @@ var publicSpellings = []string{
 // spelt, answers 403 on the public hostname and never reaches an
 // upstream, while other API paths there still do.
 func TestPublicHostBlocksInternalPath(t *testing.T) {
-	for _, top := range []topology{singleSite, split} {
-		t.Run(top.example, func(t *testing.T) {
+	for _, top := range []harness.Example{harness.SingleSite, harness.Split} {
+		t.Run(top.Name, func(t *testing.T) {
 			d := deploy(t, top, nil)
 
 			t.Run("other path reaches API", func(t *testing.T) {

@@ -124,32 +124,60 @@ func TraefikBinary() (string, error) {
 
 // StartTraefik lays out the plugin, writes the configuration, starts
 // Traefik and waits until it serves the dynamic configuration. The
-// process is killed when the test ends.
+// process is killed when the test ends, and its log is printed when the
+// test failed.
 func StartTraefik(t testing.TB, opts TraefikOptions) *Traefik {
 	t.Helper()
 
-	binary, err := TraefikBinary()
+	tr, err := LaunchTraefik(t.TempDir(), opts)
+	if tr != nil {
+		t.Cleanup(func() {
+			tr.Stop()
+			if t.Failed() {
+				t.Logf("traefik log (%s):\n%s", tr.logPath(), tr.LogTail(80))
+			}
+		})
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
 
-	tr := &Traefik{Dir: t.TempDir(), HTTPSAddr: freeAddr(t), ProbeAddr: freeAddr(t)}
+	return tr
+}
+
+// LaunchTraefik is StartTraefik for callers other than tests: it works
+// in dir, and the caller must Stop the returned Traefik, which is not
+// nil when only the wait for readiness failed.
+func LaunchTraefik(dir string, opts TraefikOptions) (*Traefik, error) {
+	binary, err := TraefikBinary()
+	if err != nil {
+		return nil, err
+	}
+
+	tr := &Traefik{Dir: dir}
+	if tr.HTTPSAddr, err = freeAddr(); err != nil {
+		return nil, err
+	}
+	if tr.ProbeAddr, err = freeAddr(); err != nil {
+		return nil, err
+	}
+
 	pluginDir := opts.PluginDir
 	if pluginDir == "" {
 		if pluginDir, err = RepoRoot(); err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
 	}
 	if err := LayOutPlugin(pluginDir, tr.Dir); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	if err := tr.writeConfig(opts.Dynamic); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 
-	logFile, err := os.Create(filepath.Join(tr.Dir, "traefik.log"))
+	logFile, err := os.Create(tr.logPath())
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 
 	tr.cmd = exec.Command(binary, "--configFile="+filepath.Join(tr.Dir, "traefik.yml"))
@@ -158,23 +186,21 @@ func StartTraefik(t testing.TB, opts TraefikOptions) *Traefik {
 	tr.cmd.Stdout, tr.cmd.Stderr = logFile, logFile
 	tr.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := tr.cmd.Start(); err != nil {
-		t.Fatalf("start traefik: %v", err)
+		_ = logFile.Close()
+		return nil, fmt.Errorf("start traefik: %w", err)
 	}
 
 	tr.done = make(chan error, 1)
-	go func() { tr.done <- tr.cmd.Wait(); _ = logFile.Close() }()
-	t.Cleanup(func() {
-		tr.Stop()
-		if t.Failed() {
-			t.Logf("traefik log (%s):\n%s", logFile.Name(), tr.LogTail(80))
-		}
-	})
+	go func() {
+		tr.done <- tr.cmd.Wait()
+		_ = logFile.Close()
+	}()
 
 	if err := tr.waitReady(); err != nil {
-		t.Fatalf("traefik not ready: %v\n%s", err, tr.LogTail(80))
+		return tr, fmt.Errorf("traefik not ready: %w\n%s", err, tr.LogTail(80))
 	}
 
-	return tr
+	return tr, nil
 }
 
 // Stop ends the Traefik process and waits for it to exit. It may be
@@ -196,7 +222,7 @@ func (tr *Traefik) Stop() {
 
 // LogTail returns the last lines of Traefik's log.
 func (tr *Traefik) LogTail(lines int) string {
-	data, err := os.ReadFile(filepath.Join(tr.Dir, "traefik.log"))
+	data, err := os.ReadFile(tr.logPath())
 	if err != nil {
 		return "read traefik log: " + err.Error()
 	}
@@ -210,8 +236,12 @@ func (tr *Traefik) LogTail(lines int) string {
 
 // Log returns Traefik's whole log.
 func (tr *Traefik) Log() string {
-	data, _ := os.ReadFile(filepath.Join(tr.Dir, "traefik.log"))
+	data, _ := os.ReadFile(tr.logPath())
 	return string(data)
+}
+
+func (tr *Traefik) logPath() string {
+	return filepath.Join(tr.Dir, "traefik.log")
 }
 
 // writeConfig writes the static configuration and the dynamic files,
@@ -358,16 +388,16 @@ func (tr *Traefik) Port() string {
 	return port
 }
 
-func freeAddr(t testing.TB) string {
-	t.Helper()
-
+// freeAddr returns a loopback address with a port that was free a
+// moment ago.
+func freeAddr() (string, error) {
 	listener, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		t.Fatalf("find a free port: %v", err)
+		return "", fmt.Errorf("find a free port: %w", err)
 	}
 	defer listener.Close()
 
-	return listener.Addr().String()
+	return listener.Addr().String(), nil
 }
 
 func writeJSON(path string, value any) error {

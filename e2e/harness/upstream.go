@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -13,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // maxRecordedBody bounds the body an upstream reads, far above any
@@ -40,7 +42,8 @@ type Upstream struct {
 	Name string
 	URL  string
 
-	relay *httputil.ReverseProxy
+	relay  *httputil.ReverseProxy
+	server *http.Server
 
 	mu       sync.Mutex
 	received []Received
@@ -51,16 +54,28 @@ type Upstream struct {
 func StartUpstream(t testing.TB, name string, relayTo *Upstream) *Upstream {
 	t.Helper()
 
+	u, err := NewUpstream(name, relayTo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(u.Close)
+
+	return u
+}
+
+// NewUpstream starts an upstream on 127.0.0.1. The caller must Close it.
+func NewUpstream(name string, relayTo *Upstream) (*Upstream, error) {
 	listener, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		t.Fatalf("listen for upstream %s: %v", name, err)
+		return nil, fmt.Errorf("listen for upstream %s: %w", name, err)
 	}
 
 	u := &Upstream{Name: name, URL: "http://" + listener.Addr().String()}
 	if relayTo != nil {
 		target, err := url.Parse(relayTo.URL)
 		if err != nil {
-			t.Fatalf("parse relay URL %s: %v", relayTo.URL, err)
+			_ = listener.Close()
+			return nil, fmt.Errorf("parse relay URL %s: %w", relayTo.URL, err)
 		}
 		u.relay = &httputil.ReverseProxy{Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(target)
@@ -69,11 +84,15 @@ func StartUpstream(t testing.TB, name string, relayTo *Upstream) *Upstream {
 		}}
 	}
 
-	server := &http.Server{Handler: u}
-	go func() { _ = server.Serve(listener) }()
-	t.Cleanup(func() { _ = server.Close() })
+	u.server = &http.Server{Handler: u, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = u.server.Serve(listener) }()
 
-	return u
+	return u, nil
+}
+
+// Close stops the upstream's server.
+func (u *Upstream) Close() {
+	_ = u.server.Close()
 }
 
 func (u *Upstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
