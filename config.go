@@ -340,9 +340,7 @@ func acceptSignatureValue(m *Middleware) string {
 		params = append(params, sfParam{key: "nonce", value: flag})
 	}
 
-	params = append(params,
-		sfParam{key: "keyid", value: flag},
-		sfParam{key: "alg", value: sfItem{kind: sfString, str: AlgorithmHMACSHA256}})
+	params = append(params, sfParam{key: "alg", value: sfItem{kind: sfString, str: AlgorithmHMACSHA256}})
 
 	if m.tag != "" {
 		params = append(params, sfParam{key: "tag", value: sfItem{kind: sfString, str: m.tag}})

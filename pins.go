@@ -101,8 +101,7 @@ func (s *pinSet) add(pin string) error {
 	return nil
 }
 
-// matchCertificate reports whether cert matches a pin of the set. It
-// returns the hex SHA-256 of the certificate either way.
+// match reports whether the certificate or its public key is pinned.
 func (s *pinSet) match(cert *x509.Certificate) bool {
 	certSum := sha256.Sum256(cert.Raw)
 	if _, ok := s.certificates[string(certSum[:])]; ok {

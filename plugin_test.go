@@ -504,3 +504,35 @@ func TestServeHTTPLogsRejection(t *testing.T) {
 	assert.NotContains(t, lines[0], string(testSecret))
 	assert.NotContains(t, lines[0], req.Header.Get("Signature"))
 }
+
+func FuzzServeHTTP(f *testing.F) {
+	seed := newSignedRequest(f, http.MethodPost, testURL, testBodyText, &SignOptions{Nonce: "seed"})
+	f.Add(seed.Header.Get("Signature-Input"), seed.Header.Get("Signature"), seed.Header.Get("Content-Digest"), testBodyText)
+	f.Add(`sig1=("@method");created=1`, "sig1=:AAAA:", "sha-512=:AAAA:", "")
+	f.Add("", "", "", "x")
+
+	m, next := newTestMiddleware(f, testConfig(f))
+
+	f.Fuzz(func(t *testing.T, input, signature, digest, body string) {
+		req := newSignedRequest(t, http.MethodPost, testURL, body, nil)
+		req.Header.Set("Signature-Input", input)
+		req.Header.Set("Signature", signature)
+		req.Header.Set("Content-Digest", digest)
+
+		before := next.count()
+		rec := serve(m, req)
+
+		if rec.Code == http.StatusInternalServerError {
+			t.Fatalf("internal error for Signature-Input %q Signature %q", input, signature)
+		}
+
+		// Only the signed seed can pass, and only once.
+		if rec.Code == http.StatusNoContent && (next.count() != before+1 || input != seed.Header.Get("Signature-Input")) {
+			t.Fatalf("accepted a request the fuzzer built: %q %q", input, signature)
+		}
+
+		if rec.Code != http.StatusNoContent && next.count() != before {
+			t.Fatal("next ran for a rejected request")
+		}
+	})
+}

@@ -66,12 +66,11 @@ type sfInnerItem struct {
 // sfMember is a dictionary member: either an item or an inner list, with
 // the parameters that follow it.
 type sfMember struct {
-	key     string
-	isList  bool
-	item    sfItem
-	list    []sfInnerItem
-	params  []sfParam
-	present bool
+	key    string
+	isList bool
+	item   sfItem
+	list   []sfInnerItem
+	params []sfParam
 }
 
 type sfParser struct {
@@ -128,7 +127,7 @@ func (p *sfParser) parseMember() (sfMember, error) {
 		return sfMember{}, err
 	}
 
-	member := sfMember{key: key, present: true}
+	member := sfMember{key: key}
 
 	if p.pos == len(p.input) || p.input[p.pos] != '=' {
 		member.item = sfItem{kind: sfBoolean, boolean: true}

@@ -1,0 +1,49 @@
+package internalauth
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+)
+
+func TestContentDigestSHA256(t *testing.T) {
+	// RFC 9530, Section 2: the sha-256 of {"hello": "world"}.
+	assert.Equal(t, "sha-256=:X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPE=:",
+		contentDigestSHA256([]byte(`{"hello": "world"}`)))
+	assert.Equal(t, "sha-256=:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=:", contentDigestSHA256(nil))
+}
+
+func TestCheckContentDigest(t *testing.T) {
+	body := []byte(`{"hello": "world"}`)
+	sha256Member := "sha-256=:X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPE=:"
+	sha512Member := "sha-512=:WZDPaVn/7XgHaAy8pmojAkGWoRx2UFChF41A2svX+TaPm+AbwAgBWnrIiYllu7BNNyealdVLvRwEmTHWXvJwew==:"
+
+	tests := []struct {
+		field string
+		want  error
+	}{
+		{sha256Member, nil},
+		{sha512Member, nil},
+		{sha256Member + ", " + sha512Member, nil},
+		{"unixsum=:AAAA:, " + sha256Member, nil},
+		{sha256Member + ", sha-512=:AAAA:", errDigestMismatch},
+		{"sha-256=:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=:", errDigestMismatch},
+		{"md5=:AAAA:", errDigestMalformed},
+		{"", errDigestMalformed},
+		{"sha-256=abc", errDigestMalformed},
+		{"sha-256=(:AAAA:)", errDigestMalformed},
+		{"sha-256=:X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPF=:", errDigestMalformed},
+		{sha256Member + ", " + strings.Repeat("a", 1024) + "=1", errDigestMalformed},
+	}
+
+	for _, tc := range tests {
+		err := checkContentDigest(tc.field, body)
+
+		if tc.want == nil {
+			assert.NoError(t, err, tc.field)
+		} else {
+			assert.ErrorIs(t, err, tc.want, tc.field)
+		}
+	}
+}

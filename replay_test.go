@@ -1,0 +1,109 @@
+package internalauth
+
+import (
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+)
+
+func TestReplayCacheInsertAndReplay(t *testing.T) {
+	cache := newReplayCache(10)
+	now := time.Unix(1000, 0).UnixNano()
+	expiry := now + int64(time.Minute)
+	deadline := now + int64(2*time.Minute)
+
+	assert.Equal(t, inserted, cache.insert("k\x00n1", expiry, now, deadline))
+	assert.Equal(t, replayed, cache.insert("k\x00n1", expiry, now+1, deadline))
+	assert.Equal(t, inserted, cache.insert("k\x00n2", expiry, now+1, deadline))
+	assert.Equal(t, 2, cache.len())
+}
+
+func TestReplayCacheFullFailsClosed(t *testing.T) {
+	cache := newReplayCache(2)
+	now := time.Unix(1000, 0).UnixNano()
+	expiry := now + int64(time.Minute)
+
+	assert.Equal(t, inserted, cache.insert("a", expiry, now, expiry))
+	assert.Equal(t, inserted, cache.insert("b", expiry, now, expiry))
+	assert.Equal(t, cacheFull, cache.insert("c", expiry, now, expiry))
+	assert.Equal(t, replayed, cache.insert("a", expiry, now, expiry), "a replay is reported even when full")
+}
+
+func TestReplayCacheEvictsAfterDeadline(t *testing.T) {
+	cache := newReplayCache(2)
+	start := time.Unix(1000, 0).UnixNano()
+	expiry := start + int64(time.Minute)
+	deadline := start + int64(90*time.Second)
+
+	cache.insert("a", expiry, start, deadline)
+	cache.insert("b", expiry, start, deadline)
+
+	// Past the expiry but before the deadline the entries stay, and a
+	// reuse is no longer a replay because the signature has expired.
+	atExpiry := expiry + 1
+	assert.Equal(t, cacheFull, cache.insert("c", atExpiry+int64(time.Minute), atExpiry, atExpiry+int64(90*time.Second)))
+
+	afterDeadline := deadline + 1
+	assert.Equal(t, inserted, cache.insert("c", afterDeadline+int64(time.Minute), afterDeadline,
+		afterDeadline+int64(90*time.Second)))
+	assert.Equal(t, 1, cache.len())
+	assert.Len(t, cache.queue, 1, "the consumed front of the queue is reclaimed")
+}
+
+func TestReplayCacheExpiredEntryReinserted(t *testing.T) {
+	cache := newReplayCache(10)
+	now := time.Unix(1000, 0).UnixNano()
+
+	cache.insert("a", now+10, now, now+100)
+	assert.Equal(t, inserted, cache.insert("a", now+200, now+20, now+120))
+
+	// The first queue entry leaves at its deadline without removing the
+	// newer record of "a".
+	assert.Equal(t, replayed, cache.insert("a", now+200, now+101, now+201))
+}
+
+func TestReplayCacheConcurrentInsertOnce(t *testing.T) {
+	cache := newReplayCache(100)
+	now := time.Unix(1000, 0).UnixNano()
+
+	var wg sync.WaitGroup
+	results := make(chan insertResult, 16)
+
+	for i := 0; i < 16; i++ {
+		wg.Add(1)
+
+		go func() {
+			defer wg.Done()
+			results <- cache.insert("same", now+100, now, now+100)
+		}()
+	}
+
+	wg.Wait()
+	close(results)
+
+	insertedCount := 0
+	for result := range results {
+		if result == inserted {
+			insertedCount++
+		}
+	}
+
+	assert.Equal(t, 1, insertedCount)
+}
+
+func TestSharedReplayCacheByName(t *testing.T) {
+	name := "shared-cache-" + strconv.FormatInt(time.Now().UnixNano(), 10)
+
+	first := sharedReplayCache(name, 5)
+	second := sharedReplayCache(name, 7)
+	other := sharedReplayCache(name+"-other", 5)
+
+	// Plain comparisons: testify's Same does not see interpreted pointers
+	// as pointers under yaegi.
+	assert.True(t, first == second)
+	assert.False(t, first == other)
+	assert.Equal(t, 7, first.capacity)
+}
