@@ -45,7 +45,7 @@ func testTransport(t *testing.T, d *deployment) {
 		}
 	})
 
-	refusedAtHandshake := []struct {
+	rejectedAtHandshake := []struct {
 		name string
 		cert *harness.Certificate
 	}{
@@ -53,7 +53,7 @@ func testTransport(t *testing.T, d *deployment) {
 		{"standard PKI certificate", d.pki.Standard},
 		{"unrelated CA certificate", d.pki.Other},
 	}
-	for _, tc := range refusedAtHandshake {
+	for _, tc := range rejectedAtHandshake {
 		t.Run(tc.name, func(t *testing.T) {
 			d.resetUpstreams()
 			req := d.signed(t, http.MethodGet, "/api/internal/users/reset-otp", nil, nil)

@@ -30,7 +30,7 @@ type deployment struct {
 	traefik *harness.Traefik
 	key     []byte
 
-	// publicHost is the hostname on which /api/internal must answer 403:
+	// publicHost is the hostname on which /api/internal must return 403:
 	// the portal, or the standard API host in the split topology.
 	publicHost string
 
@@ -112,8 +112,8 @@ func (d *deployment) client(cert *harness.Certificate) *http.Client {
 	return d.traefik.Client(d.pki, harness.ClientOptions{Cert: cert})
 }
 
-// resetUpstreams forgets what the upstreams received, so a subtest sees
-// only its own requests.
+// resetUpstreams clears the upstreams' records, so a subtest sees only
+// its own requests.
 func (d *deployment) resetUpstreams() {
 	d.api.Reset()
 	if d.portal != nil {

@@ -11,7 +11,7 @@ import (
 
 // TestDefaultTLSOptionFallback adds a second router on the dedicated
 // hostname without a TLS option. Traefik v3.6.12 then uses its default
-// TLS option, which asks for no client certificate, for every router of
+// TLS option, which requests no client certificate, for every router of
 // that host. The plugin must still keep the API out of reach.
 func TestDefaultTLSOptionFallback(t *testing.T) {
 	for _, top := range []harness.Example{harness.SingleSite, harness.Split} {
@@ -59,7 +59,7 @@ func TestDefaultTLSOptionFallback(t *testing.T) {
 }
 
 // TestInvalidPluginConfiguration checks that a configuration New rejects
-// disables the dedicated route: Traefik answers 404, the API is never
+// disables the dedicated route: Traefik returns 404, the API is never
 // called, and the rest of the site keeps working.
 func TestInvalidPluginConfiguration(t *testing.T) {
 	const prefix = "traefik.http.middlewares.apiinternal-auth.plugin.internalauth."
@@ -120,7 +120,7 @@ func TestStandardHostKeepsStandardPKI(t *testing.T) {
 		}
 	})
 
-	refused := []struct {
+	rejected := []struct {
 		name string
 		cert *harness.Certificate
 	}{
@@ -128,7 +128,7 @@ func TestStandardHostKeepsStandardPKI(t *testing.T) {
 		{"dedicated pinned certificate", d.pki.Pinned},
 		{"unrelated CA certificate", d.pki.Other},
 	}
-	for _, tc := range refused {
+	for _, tc := range rejected {
 		t.Run(tc.name, func(t *testing.T) {
 			d.resetUpstreams()
 			req, err := http.NewRequest(http.MethodGet, d.publicURL("/api/users"), nil)
@@ -148,8 +148,8 @@ func TestStandardHostKeepsStandardPKI(t *testing.T) {
 // TestServerNameBehindSharedTLSOption adds a second hostname that uses
 // the dedicated TLS option. Traefik then accepts a connection whose SNI
 // is that hostname and whose Host is the dedicated one, because both
-// select the same option, so only the plugin's serverName check stands
-// between that request and the API.
+// select the same option. Only the plugin's serverName check then keeps
+// that request from the API.
 func TestServerNameBehindSharedTLSOption(t *testing.T) {
 	const aliasHost = "apiinternal-alias.example.test"
 	d := deploy(t, harness.SingleSite, func(site *harness.Site, d *deployment) {

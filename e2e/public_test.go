@@ -42,7 +42,7 @@ var publicSpellings = []string{
 }
 
 // TestPublicHostBlocksInternalPath checks that /api/internal, however
-// spelt, answers 403 on the public hostname and never reaches an
+// spelt, returns 403 on the public hostname and never reaches an
 // upstream, while other API paths there still do.
 func TestPublicHostBlocksInternalPath(t *testing.T) {
 	for _, top := range []harness.Example{harness.SingleSite, harness.Split} {

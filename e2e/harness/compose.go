@@ -21,13 +21,12 @@ type Compose struct {
 
 // ComposeService is one service of a compose file.
 type ComposeService struct {
-	Image   string         `yaml:"image"`
-	Command []string       `yaml:"command"`
-	Labels  StringMap      `yaml:"labels"`
-	Volumes []string       `yaml:"volumes"`
-	Secrets []string       `yaml:"secrets"`
-	Env     StringMap      `yaml:"environment"`
-	Extra   map[string]any `yaml:",inline"`
+	Image   string    `yaml:"image"`
+	Command []string  `yaml:"command"`
+	Labels  StringMap `yaml:"labels"`
+	Volumes []string  `yaml:"volumes"`
+	Secrets []string  `yaml:"secrets"`
+	Env     StringMap `yaml:"environment"`
 }
 
 // ComposeSecret is a top-level secret backed by a file.
@@ -146,9 +145,9 @@ func stripComments(node *yaml.Node) {
 	}
 }
 
-// Mounts maps the paths that a service sees inside its container to
-// paths under a project directory on the host, the way compose mounts
-// its bind volumes and file secrets.
+// Mounts maps paths inside a service's container to paths under a
+// project directory on the host, the way compose mounts its bind volumes
+// and file secrets.
 type Mounts struct {
 	targets []string
 	sources map[string]string
@@ -189,7 +188,8 @@ func (c *Compose) ServiceMounts(service, projectDir string) (*Mounts, error) {
 	for target := range m.sources {
 		m.targets = append(m.targets, target)
 	}
-	// Longest first, so /etc/traefik/certs wins over /etc/traefik.
+	// Sort the longest target first, so /etc/traefik/certs matches before
+	// /etc/traefik.
 	sort.Slice(m.targets, func(i, j int) bool { return len(m.targets[i]) > len(m.targets[j]) })
 
 	return m, nil

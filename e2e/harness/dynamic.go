@@ -12,9 +12,9 @@ import (
 	"github.com/traefik/traefik/v3/pkg/config/label"
 )
 
-// Container is a container as Traefik's docker provider sees it: a name,
-// its labels and the URL the provider would build from its address and
-// port, here a loopback upstream.
+// Container is the part of a container that Traefik's docker provider
+// reads: a name, its labels, and the URL the provider would build from
+// its address and port, here a loopback upstream.
 type Container struct {
 	Name   string
 	Labels map[string]string

@@ -18,7 +18,7 @@ type Example struct {
 	// dedicated route: the portal, or the API in the split topology.
 	RoutedService string
 
-	// PublicHost is the hostname on which /api/internal answers 403.
+	// PublicHost is the hostname on which /api/internal returns 403.
 	PublicHost string
 }
 

@@ -36,7 +36,7 @@ func (s *Site) TraefikOptions() (TraefikOptions, error) {
 
 	files := map[string][]byte{"labels.yml": fromLabels}
 	for name, content := range s.Files {
-		if _, taken := files[name]; taken {
+		if _, exists := files[name]; exists {
 			return TraefikOptions{}, fmt.Errorf("file-provider file %s would replace the labels file", name)
 		}
 		files[name] = content
@@ -93,10 +93,10 @@ func PrepareProject(exampleDir, tempDir string, files map[string]ProjectFile) (s
 // SiteFromCompose builds a Site from compose.yaml in projectDir, as
 // docker compose and Traefik's docker provider would run it. vars are
 // the compose variables and urls map each routed service to its
-// upstream. The Traefik service is the one whose image is traefik; its
-// command must declare the plugin as this harness runs it, and its bind
-// mounts and secrets decide where the file provider's files, the
-// certificates and the HMAC key file are read from.
+// upstream. The Traefik service is the one whose image is traefik. Its
+// command must declare the plugin as this harness runs it. Its bind
+// mounts and secrets give the host paths of the file provider's files,
+// the certificates and the HMAC key file.
 func SiteFromCompose(projectDir string, vars, urls map[string]string) (*Site, error) {
 	compose, err := LoadCompose(filepath.Join(projectDir, "compose.yaml"), vars)
 	if err != nil {

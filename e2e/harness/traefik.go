@@ -294,7 +294,7 @@ func (tr *Traefik) writeConfig(dynamicFiles map[string][]byte) error {
 	return nil
 }
 
-// waitReady polls the probe router, which answers only once Traefik has
+// waitReady polls the probe router, which responds only once Traefik has
 // applied the dynamic configuration, every file of it at once.
 func (tr *Traefik) waitReady() error {
 	client := &http.Client{Timeout: time.Second}

@@ -139,7 +139,7 @@ func (u *Upstream) Requests() []Received {
 	return append([]Received(nil), u.received...)
 }
 
-// Reset forgets the requests received so far.
+// Reset clears the requests received so far.
 func (u *Upstream) Reset() {
 	u.mu.Lock()
 	defer u.mu.Unlock()
