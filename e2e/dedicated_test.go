@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"io"
 	"net/http"
@@ -72,6 +73,16 @@ func testTransport(t *testing.T, d *deployment) {
 	t.Run("dedicated CA but not pinned", func(t *testing.T) {
 		d.resetUpstreams()
 		req := d.signed(t, http.MethodGet, "/api/internal/users/reset-otp", nil, nil)
+		got := do(t, d.client(d.pki.Unpinned), req)
+		expectRejected(t, d, got, http.StatusForbidden, "certificate_not_pinned")
+	})
+
+	t.Run("forged client certificate header", func(t *testing.T) {
+		d.resetUpstreams()
+		// Traefik's passTLSClientCert middleware would set this header; a
+		// client may send it too, with the pinned certificate inside.
+		req := d.signed(t, http.MethodGet, "/api/internal/users/reset-otp", nil, nil)
+		req.Header.Set("X-Forwarded-Tls-Client-Cert", base64.StdEncoding.EncodeToString(d.pki.Pinned.Cert.Raw))
 		got := do(t, d.client(d.pki.Unpinned), req)
 		expectRejected(t, d, got, http.StatusForbidden, "certificate_not_pinned")
 	})
@@ -211,6 +222,17 @@ func testBody(t *testing.T, d *deployment) {
 		d.resetUpstreams()
 		body := bytes.Repeat([]byte("a"), internalauth.DefaultMaxBodyBytes+1)
 		got := do(t, pinned, d.signed(t, http.MethodPost, target, body, nil))
+		expectRejected(t, d, got, http.StatusRequestEntityTooLarge, "body_too_large")
+	})
+
+	t.Run("chunked over limit", func(t *testing.T) {
+		d.resetUpstreams()
+		body := bytes.Repeat([]byte("b"), internalauth.DefaultMaxBodyBytes+1)
+		req := d.signed(t, http.MethodPost, target, body, nil)
+		req.ContentLength = -1
+		req.Body = io.NopCloser(io.MultiReader(bytes.NewReader(body)))
+		req.GetBody = nil
+		got := do(t, pinned, req)
 		expectRejected(t, d, got, http.StatusRequestEntityTooLarge, "body_too_large")
 	})
 
