@@ -59,7 +59,24 @@ func run(example harness.Example, keep bool) int {
 		return 1
 	}
 
+	// Traefik runs in its own process group, so a Ctrl-C reaches only this
+	// process, which must stop Traefik before it exits.
+	signals := make(chan os.Signal, 1)
+	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
+	checked := make(chan struct{})
+	go func() {
+		select {
+		case <-signals:
+			fmt.Println("\ninterrupted, stopping")
+			demo.stop()
+			_ = os.RemoveAll(dir)
+			os.Exit(130)
+		case <-checked:
+		}
+	}()
+
 	failed := demo.checkAll()
+	close(checked)
 	if failed > 0 {
 		fmt.Printf("\n%d checkpoint(s) failed; Traefik's log follows.\n%s\n", failed, demo.traefik.LogTail(40))
 	} else {
@@ -68,7 +85,9 @@ func run(example harness.Example, keep bool) int {
 
 	if keep {
 		demo.printRecipes()
-		waitForSignal()
+		fmt.Println("\nrunning; press Ctrl-C to stop")
+		<-signals
+		fmt.Println("stopping")
 	}
 	if failed > 0 {
 		return 1
@@ -168,14 +187,6 @@ func mkdir(parent, name string) string {
 	}
 
 	return dir
-}
-
-func waitForSignal() {
-	signals := make(chan os.Signal, 1)
-	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
-	fmt.Println("\nrunning; press Ctrl-C to stop")
-	<-signals
-	fmt.Println("stopping")
 }
 
 // readBody reads and closes a response body, returning at most 512
