@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 )
 
 // checkBody buffers the body, up to maxBodyBytes, when the request has a
@@ -14,7 +15,7 @@ import (
 // even when the client sent them chunked. Without Content-Digest the
 // body is not read.
 func (m *Middleware) checkBody(req *http.Request) string {
-	fields := req.Header.Values("Content-Digest")
+	fields := req.Header["Content-Digest"]
 	if len(fields) == 0 {
 		if containsString(m.components, "content-digest") {
 			return reasonDigestMissing
@@ -86,20 +87,13 @@ func replaceBody(req *http.Request, body []byte) {
 	}
 }
 
+// joinFieldLines combines the lines of one field as RFC 9110 does for a
+// list-based field. It reads the header map directly: the field names
+// used here are already in canonical form.
 func joinFieldLines(lines []string) string {
 	if len(lines) == 1 {
 		return lines[0]
 	}
 
-	var b bytes.Buffer
-
-	for i, line := range lines {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-
-		b.WriteString(line)
-	}
-
-	return b.String()
+	return strings.Join(lines, ", ")
 }

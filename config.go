@@ -203,6 +203,11 @@ func (m *Middleware) setComponents(cfg *Config) ([]string, error) {
 		m.components = append(m.components, name)
 	}
 
+	m.required = make(map[string]bool, len(m.components))
+	for _, name := range m.components {
+		m.required[name] = true
+	}
+
 	var warnings []string
 
 	for _, name := range DefaultComponents {

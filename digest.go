@@ -32,6 +32,10 @@ func checkContentDigest(field string, body []byte) error {
 		return errDigestMalformed
 	}
 
+	if algorithm, sum, ok := fastDigest(field); ok {
+		return compareDigest(algorithm, sum, body)
+	}
+
 	members, err := parseDictionary(field)
 	if err != nil {
 		return errDigestMalformed
@@ -40,16 +44,7 @@ func checkContentDigest(field string, body []byte) error {
 	checked := 0
 
 	for _, member := range members {
-		var sum []byte
-
-		switch member.key {
-		case "sha-256":
-			digest := sha256.Sum256(body)
-			sum = digest[:]
-		case "sha-512":
-			digest := sha512.Sum512(body)
-			sum = digest[:]
-		default:
+		if member.key != "sha-256" && member.key != "sha-512" {
 			continue
 		}
 
@@ -57,8 +52,8 @@ func checkContentDigest(field string, body []byte) error {
 			return errDigestMalformed
 		}
 
-		if subtle.ConstantTimeCompare(member.item.bytes, sum) != 1 {
-			return errDigestMismatch
+		if err := compareDigest(member.key, member.item.bytes, body); err != nil {
+			return err
 		}
 
 		checked++
@@ -66,6 +61,26 @@ func checkContentDigest(field string, body []byte) error {
 
 	if checked == 0 {
 		return errDigestMalformed
+	}
+
+	return nil
+}
+
+// compareDigest compares sum with the digest of body under algorithm,
+// "sha-256" or "sha-512".
+func compareDigest(algorithm string, sum, body []byte) error {
+	var digest []byte
+
+	if algorithm == "sha-512" {
+		computed := sha512.Sum512(body)
+		digest = computed[:]
+	} else {
+		computed := sha256.Sum256(body)
+		digest = computed[:]
+	}
+
+	if subtle.ConstantTimeCompare(sum, digest) != 1 {
+		return errDigestMismatch
 	}
 
 	return nil

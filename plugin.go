@@ -33,11 +33,11 @@ type Config struct {
 	// the request's Host, without port.
 	ServerName string `json:"serverName,omitempty"`
 
-	// MaxAge is how old a signature's created time may be, as a Go
+	// MaxAge is the maximum age of a signature's created time, as a Go
 	// duration ("5m").
 	MaxAge string `json:"maxAge,omitempty"`
 
-	// ClockSkew is how far in the future a created time may be.
+	// ClockSkew is the maximum time a created time may lie in the future.
 	ClockSkew string `json:"clockSkew,omitempty"`
 
 	// RequireNonce rejects signatures without a nonce parameter.
@@ -83,7 +83,7 @@ type KeyConfig struct {
 	// SecretEnv names an environment variable holding the key.
 	SecretEnv string `json:"secretEnv,omitempty"`
 
-	// Encoding is how the key is written: raw (default), base64 or hex.
+	// Encoding is the key's text encoding: raw (default), base64 or hex.
 	Encoding string `json:"encoding,omitempty"`
 
 	// Pins, when set, restrict the key to these client certificates, in
@@ -132,6 +132,7 @@ type Middleware struct {
 	clockSkew    time.Duration
 	requireNonce bool
 	components   []string
+	required     map[string]bool
 	label        string
 	tag          string
 	maxBodyBytes int64

@@ -132,6 +132,11 @@ func rejectionCases() []rejectionCase {
 			input := strings.Replace(req.Header.Get("Signature-Input"), "created=1767225600", `created="1767225600"`, 1)
 			req.Header.Set("Signature-Input", input)
 		}, status: 401, reason: "signature_malformed"},
+		{name: "component covered twice", change: func(t *testing.T, req *http.Request) {
+			input := strings.Replace(req.Header.Get("Signature-Input"), `"@query"`, `"@query" "@method"`, 1)
+			req.Header.Set("Signature-Input", input)
+			resignHeaders(t, req)
+		}, status: 401, reason: "signature_malformed"},
 		{name: "two signatures without label", change: func(_ *testing.T, req *http.Request) {
 			req.Header.Add("Signature-Input", `other=("@method");created=1`)
 		}, status: 401, reason: "signature_label_ambiguous"},

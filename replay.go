@@ -98,8 +98,8 @@ func (c *replayCache) len() int {
 }
 
 // replayCaches holds one cache per middleware name. Traefik calls New
-// again on every configuration change and once per router using the
-// middleware; sharing the cache by name keeps a signature from verifying
+// once per router using the middleware and again on every configuration
+// change. Sharing the cache by name keeps a signature from verifying
 // twice across those instances.
 var replayCaches = struct {
 	sync.Mutex

@@ -159,3 +159,53 @@ func serializeMember(member sfMember) string {
 
 	return b.String()
 }
+
+// FuzzFastSignatureMatchesParser checks that the regular expression fast
+// path and the general parser agree whenever the fast path accepts.
+func FuzzFastSignatureMatchesParser(f *testing.F) {
+	f.Add(`sig1=("@method" "@authority" "@path" "@query" "content-digest");created=1767225600;nonce="n";keyid="k";alg="hmac-sha256"`)
+	f.Add(`a=();created=0;tag="x\"y\\z"`)
+	f.Add(`a=("x" "x");created=1;created=2`)
+
+	const signatureField = "sig1=:EyJCKRV/qsdNRw+w1m8oo+HiXQdQoTrNeq2buQDlQdY=:"
+
+	f.Fuzz(func(t *testing.T, input string) {
+		members, _ := parseDictionary(input)
+		label := "sig1"
+		if len(members) > 0 {
+			label = members[0].key
+		}
+
+		fast, ok := fastSignature(input, strings.Replace(signatureField, "sig1", label, 1), "")
+		if !ok {
+			return
+		}
+
+		if len(members) != 1 {
+			t.Fatalf("fast path accepted %q, which the parser reads as %d members", input, len(members))
+		}
+
+		slow, reason := parseSignatureInput(members[0])
+		if reason != "" {
+			if reason == reasonSignatureMalformed || reason == reasonComponentUnsupported {
+				return
+			}
+
+			t.Fatalf("parser rejected %q with %s", input, reason)
+		}
+
+		if fast.serialized != slow.serialized {
+			t.Fatalf("signature params differ for %q: %q and %q", input, fast.serialized, slow.serialized)
+		}
+
+		if strings.Join(fast.components, "|") != strings.Join(slow.components, "|") {
+			t.Fatalf("components differ for %q", input)
+		}
+
+		if fast.keyID != slow.keyID || fast.nonce != slow.nonce || fast.created != slow.created ||
+			fast.expires != slow.expires || fast.tag != slow.tag || fast.alg != slow.alg ||
+			fast.hasNonce != slow.hasNonce || fast.hasExpires != slow.hasExpires {
+			t.Fatalf("parameters differ for %q: %+v and %+v", input, fast, slow)
+		}
+	})
+}

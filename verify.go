@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"errors"
 	"net/http"
-	"strings"
 	"time"
 )
 
@@ -30,6 +29,9 @@ type signature struct {
 	expires int64
 
 	hasKeyID, hasAlg, hasNonce, hasTag, hasCreated, hasExpires bool
+
+	// coversDigest is set by checkComponents.
+	coversDigest bool
 }
 
 // verified describes a request whose signature checked out.
@@ -60,7 +62,7 @@ func (m *Middleware) checkSignature(req *http.Request, sig *signature, now time.
 
 	key := m.keys[sig.keyID]
 
-	if containsString(sig.components, "content-digest") && len(req.Header.Values("Content-Digest")) == 0 {
+	if sig.coversDigest && len(req.Header["Content-Digest"]) == 0 {
 		return nil, reasonDigestMissing
 	}
 
@@ -89,8 +91,8 @@ func (m *Middleware) checkSignature(req *http.Request, sig *signature, now time.
 // selectSignature parses Signature-Input and Signature and picks the
 // signature to verify: the configured label, or the only one.
 func (m *Middleware) selectSignature(req *http.Request) (*signature, string) {
-	inputField := strings.Join(req.Header.Values("Signature-Input"), ", ")
-	signatureField := strings.Join(req.Header.Values("Signature"), ", ")
+	inputField := joinFieldLines(req.Header["Signature-Input"])
+	signatureField := joinFieldLines(req.Header["Signature"])
 
 	if inputField == "" || signatureField == "" {
 		return nil, reasonSignatureMissing
@@ -98,6 +100,10 @@ func (m *Middleware) selectSignature(req *http.Request) (*signature, string) {
 
 	if len(inputField) > maxSignatureFieldBytes || len(signatureField) > maxSignatureFieldBytes {
 		return nil, reasonSignatureMalformed
+	}
+
+	if sig, ok := fastSignature(inputField, signatureField, m.label); ok {
+		return sig, ""
 	}
 
 	inputs, err := parseDictionary(inputField)
@@ -168,10 +174,6 @@ func parseSignatureInput(input sfMember) (*signature, string) {
 
 		if len(item.params) != 0 || checkComponentName(name) != nil {
 			return nil, reasonComponentUnsupported
-		}
-
-		if containsString(sig.components, name) {
-			return nil, reasonSignatureMalformed
 		}
 
 		sig.components = append(sig.components, name)
@@ -250,11 +252,33 @@ func (m *Middleware) checkParams(sig *signature, now time.Time) string {
 		return reasonTagMismatch
 	}
 
-	for _, name := range m.components {
-		if !containsString(sig.components, name) {
-			return reasonComponentsMissing
+	return m.checkComponents(sig)
+}
+
+// checkComponents rejects a repeated covered component and requires every
+// component of the policy. It uses a set, not nested loops, because each
+// interpreted iteration is costly under yaegi.
+func (m *Middleware) checkComponents(sig *signature) string {
+	seen := make(map[string]bool, len(sig.components))
+	required := 0
+
+	for _, name := range sig.components {
+		if seen[name] {
+			return reasonSignatureMalformed
+		}
+
+		seen[name] = true
+
+		if m.required[name] {
+			required++
 		}
 	}
+
+	if required != len(m.required) {
+		return reasonComponentsMissing
+	}
+
+	sig.coversDigest = seen["content-digest"]
 
 	return ""
 }
