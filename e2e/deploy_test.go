@@ -95,12 +95,19 @@ func (d *deployment) publicURL(target string) string {
 func (d *deployment) signed(t *testing.T, method, target string, body []byte, opts *internalauth.SignOptions) *http.Request {
 	t.Helper()
 
-	req, err := http.NewRequest(method, d.internalURL(target), bytes.NewReader(body))
+	return d.signedURL(t, method, d.internalURL(target), body, opts)
+}
+
+// signedURL returns a request to rawURL signed with the deployment's key.
+func (d *deployment) signedURL(t *testing.T, method, rawURL string, body []byte, opts *internalauth.SignOptions) *http.Request {
+	t.Helper()
+
+	req, err := http.NewRequest(method, rawURL, bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := internalauth.Sign(req, keyID, d.key, opts); err != nil {
-		t.Fatalf("sign %s %s: %v", method, target, err)
+		t.Fatalf("sign %s %s: %v", method, rawURL, err)
 	}
 
 	return req
@@ -112,7 +119,7 @@ func (d *deployment) client(cert *harness.Certificate) *http.Client {
 	return d.traefik.Client(d.pki, harness.ClientOptions{Cert: cert})
 }
 
-// resetUpstreams clears the upstreams' records, so a subtest sees only
+// resetUpstreams clears the upstreams' records, so a subtest checks only
 // its own requests.
 func (d *deployment) resetUpstreams() {
 	d.api.Reset()
