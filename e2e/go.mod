@@ -5,6 +5,7 @@ go 1.26.8
 require (
 	github.com/internalauth/internalauth v0.0.0-00010101000000-000000000000
 	github.com/traefik/traefik/v3 v3.6.12
+	github.com/traefik/yaegi v0.16.1
 	go.yaml.in/yaml/v3 v3.0.5
 )
 
@@ -278,7 +279,6 @@ require (
 	github.com/tjfoc/gmsm v1.4.1 // indirect
 	github.com/traefik/grpc-web v0.16.0 // indirect
 	github.com/traefik/paerser v0.2.2 // indirect
-	github.com/traefik/yaegi v0.16.1 // indirect
 	github.com/transip/gotransip/v6 v6.26.1 // indirect
 	github.com/twitchyliquid64/golang-asm v0.15.1 // indirect
 	github.com/ultradns/ultradns-go-sdk v1.8.1-20250722213956-faef419 // indirect
