@@ -64,6 +64,10 @@ type TraefikOptions struct {
 	// PluginDir is the plugin's source directory. Empty means the
 	// repository root.
 	PluginDir string
+
+	// LogLevel is Traefik's log level. Empty means DEBUG; benchmarks use
+	// a quieter level because DEBUG logs a line per request.
+	LogLevel string
 }
 
 // TraefikVersion returns the Traefik version that the e2e module's
@@ -171,7 +175,7 @@ func LaunchTraefik(dir string, opts TraefikOptions) (*Traefik, error) {
 	if err := LayOutPlugin(pluginDir, tr.Dir); err != nil {
 		return nil, err
 	}
-	if err := tr.writeConfig(opts.Dynamic); err != nil {
+	if err := tr.writeConfig(opts.Dynamic, opts.LogLevel); err != nil {
 		return nil, err
 	}
 
@@ -246,7 +250,11 @@ func (tr *Traefik) logPath() string {
 
 // writeConfig writes the static configuration and the dynamic files,
 // with the probe router added.
-func (tr *Traefik) writeConfig(dynamicFiles map[string][]byte) error {
+func (tr *Traefik) writeConfig(dynamicFiles map[string][]byte, logLevel string) error {
+	if logLevel == "" {
+		logLevel = "DEBUG"
+	}
+
 	dynamicDir := filepath.Join(tr.Dir, "dynamic")
 	if err := os.MkdirAll(dynamicDir, 0o755); err != nil {
 		return err
@@ -255,7 +263,7 @@ func (tr *Traefik) writeConfig(dynamicFiles map[string][]byte) error {
 	// JSON is valid YAML, and the file provider reads .yml files.
 	static := map[string]any{
 		"global": map[string]any{"checkNewVersion": false, "sendAnonymousUsage": false},
-		"log":    map[string]any{"level": "DEBUG", "noColor": true},
+		"log":    map[string]any{"level": logLevel, "noColor": true},
 		"entryPoints": map[string]any{
 			"websecure": map[string]any{"address": tr.HTTPSAddr},
 			"probe":     map[string]any{"address": tr.ProbeAddr},
