@@ -1,7 +1,9 @@
 package harness
 
 import (
+	"bufio"
 	"fmt"
+	"net/http"
 	"os"
 	"strconv"
 	"strings"
@@ -69,4 +71,31 @@ func ReadProcessStats(pid int) (ProcessStats, error) {
 		Threads: int(values[2]),
 		RSS:     values[3] * int64(os.Getpagesize()),
 	}, nil
+}
+
+// Goroutines returns the number of goroutines in Traefik, from the
+// goroutine profile that TraefikOptions.Debug exposes.
+func (tr *Traefik) Goroutines() (int, error) {
+	if tr.DebugAddr == "" {
+		return 0, fmt.Errorf("traefik was started without TraefikOptions.Debug")
+	}
+
+	client := &http.Client{Timeout: 10 * time.Second}
+	resp, err := client.Get("http://" + tr.DebugAddr + "/debug/pprof/goroutine?debug=1")
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+
+	// The first line reads "goroutine profile: total N".
+	line, err := bufio.NewReader(resp.Body).ReadString('\n')
+	if err != nil {
+		return 0, fmt.Errorf("read goroutine profile: %w", err)
+	}
+	count, found := strings.CutPrefix(strings.TrimSpace(line), "goroutine profile: total ")
+	if resp.StatusCode != http.StatusOK || !found {
+		return 0, fmt.Errorf("goroutine profile: status %d, first line %q", resp.StatusCode, line)
+	}
+
+	return strconv.Atoi(count)
 }

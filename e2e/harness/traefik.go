@@ -48,6 +48,10 @@ type Traefik struct {
 	HTTPSAddr string
 	ProbeAddr string
 
+	// DebugAddr serves Traefik's API and /debug/pprof/ when
+	// TraefikOptions.Debug is set, and is empty otherwise.
+	DebugAddr string
+
 	cmd  *exec.Cmd
 	done chan error
 }
@@ -64,6 +68,10 @@ type TraefikOptions struct {
 	// PluginDir is the plugin's source directory. Empty means the
 	// repository root.
 	PluginDir string
+
+	// Debug adds Traefik's API with its debug endpoints, such as
+	// /debug/pprof/, on a loopback entry point at Traefik.DebugAddr.
+	Debug bool
 
 	// LogLevel is Traefik's log level. Empty means DEBUG; benchmarks use
 	// a quieter level because DEBUG logs a line per request.
@@ -175,6 +183,11 @@ func LaunchTraefik(dir string, opts TraefikOptions) (*Traefik, error) {
 	if err := LayOutPlugin(pluginDir, tr.Dir); err != nil {
 		return nil, err
 	}
+	if opts.Debug {
+		if tr.DebugAddr, err = freeAddr(); err != nil {
+			return nil, err
+		}
+	}
 	if err := tr.writeConfig(opts.Dynamic, opts.LogLevel); err != nil {
 		return nil, err
 	}
@@ -277,6 +290,11 @@ func (tr *Traefik) writeConfig(dynamicFiles map[string][]byte, logLevel string) 
 				PluginAlias: map[string]any{"moduleName": PluginModule},
 			},
 		},
+	}
+	if tr.DebugAddr != "" {
+		// api.insecure serves the API on the entry point named traefik.
+		static["api"] = map[string]any{"insecure": true, "debug": true}
+		static["entryPoints"].(map[string]any)["traefik"] = map[string]any{"address": tr.DebugAddr}
 	}
 	if err := writeJSON(filepath.Join(tr.Dir, "traefik.yml"), static); err != nil {
 		return err
