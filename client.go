@@ -34,11 +34,11 @@ func (m *Middleware) checkClient(req *http.Request) string {
 		return ""
 	}
 
-	if normalizeHost(state.ServerName) != m.serverName {
+	if state.ServerName != m.serverName && normalizeHost(state.ServerName) != m.serverName {
 		return reasonServerName
 	}
 
-	if normalizeHost(stripPort(req.Host)) != m.serverName {
+	if req.Host != m.serverName && normalizeHost(stripPort(req.Host)) != m.serverName {
 		return reasonHost
 	}
 

@@ -203,6 +203,8 @@ func (m *Middleware) setComponents(cfg *Config) ([]string, error) {
 		m.components = append(m.components, name)
 	}
 
+	m.policyList = `"` + strings.Join(m.components, `" "`) + `"`
+
 	m.required = make(map[string]bool, len(m.components))
 	for _, name := range m.components {
 		m.required[name] = true

@@ -20,6 +20,15 @@ import (
 var canonicalInput = regexp.MustCompile(`^([a-z*][a-z0-9_.*-]*)=(\(((?:"[a-z0-9@!#$%&'*+.^_` + "`" + `|~-]+")(?: "[a-z0-9@!#$%&'*+.^_` + "`" + `|~-]+")*)?\)` +
 	`((?:;(?:created|expires)=(?:0|[1-9][0-9]{0,14})|;(?:nonce|keyid|alg|tag)="(?:[ !#-\[\]-~]|\\["\\])*")*))$`)
 
+// signedInput matches a Signature-Input field in the exact form Sign
+// writes: the parameters created, expires (optional), nonce, keyid, alg
+// and tag (optional), in that order, with string values that need no
+// escaping. One match extracts every parameter, which keeps the common
+// case to a few interpreted statements.
+var signedInput = regexp.MustCompile(`^([a-z*][a-z0-9_.*-]*)=(\(((?:"[a-z0-9@!#$%&'*+.^_` + "`" + `|~-]+")(?: "[a-z0-9@!#$%&'*+.^_` + "`" + `|~-]+")*)?\)` +
+	`;created=(0|[1-9][0-9]{0,14})(?:;expires=(0|[1-9][0-9]{0,14}))?` +
+	`;nonce="([ !#-\[\]-~]{1,256})";keyid="([ !#-\[\]-~]*)";alg="([ !#-\[\]-~]*)"(?:;tag="([ !#-\[\]-~]+)")?)$`)
+
 // canonicalParam extracts one parameter from the parameters that
 // canonicalInput accepted.
 var canonicalParam = regexp.MustCompile(`;([a-z]+)=(?:([0-9]+)|"((?:[^"\\]|\\.)*)")`)
@@ -36,6 +45,10 @@ var canonicalDigest = regexp.MustCompile(`^(sha-256|sha-512)=:([A-Za-z0-9+/]+={0
 // signature in canonical form with the same label. It reports false when
 // the general parser must decide.
 func fastSignature(inputField, signatureField, label string) (*signature, bool) {
+	if sig, ok := signedSignature(inputField, signatureField, label); ok {
+		return sig, true
+	}
+
 	input := canonicalInput.FindStringSubmatch(inputField)
 	if input == nil || (label != "" && input[1] != label) {
 		return nil, false
@@ -52,7 +65,7 @@ func fastSignature(inputField, signatureField, label string) (*signature, bool) 
 	}
 
 	// The serialization is canonical, so it is the @signature-params value.
-	sig := &signature{serialized: input[2], mac: mac}
+	sig := &signature{serialized: input[2], componentList: input[3], mac: mac}
 
 	if input[3] != "" {
 		sig.components = strings.Split(strings.ReplaceAll(input[3], `"`, ""), " ")
@@ -66,6 +79,56 @@ func fastSignature(inputField, signatureField, label string) (*signature, bool) 
 
 	return sig, true
 }
+
+// signedSignature is fastSignature for a field that signedInput matches.
+func signedSignature(inputField, signatureField, label string) (*signature, bool) {
+	input := signedInput.FindStringSubmatch(inputField)
+	if input == nil || (label != "" && input[1] != label) {
+		return nil, false
+	}
+
+	value := canonicalSignature.FindStringSubmatch(signatureField)
+	if value == nil || value[1] != input[1] {
+		return nil, false
+	}
+
+	mac, err := strictBase64.DecodeString(value[2])
+	if err != nil {
+		return nil, false
+	}
+
+	// The regular expression bounds both integers to 15 digits, so they
+	// parse without error.
+	created, _ := strconv.ParseInt(input[4], 10, 64)
+	expires, _ := strconv.ParseInt(input[5], 10, 64)
+
+	sig := &signature{
+		serialized:    input[2],
+		componentList: input[3],
+		mac:           mac,
+		created:       created, hasCreated: true,
+		expires: expires, hasExpires: input[5] != "",
+		nonce: input[6], hasNonce: true,
+		keyID: input[7], hasKeyID: true,
+		alg: input[8], hasAlg: true,
+		tag: input[9], hasTag: input[9] != "",
+	}
+
+	switch input[3] {
+	case "":
+	case defaultComponentList:
+		// Shared, and never modified.
+		sig.components = DefaultComponents
+	default:
+		sig.components = strings.Split(strings.ReplaceAll(input[3], `"`, ""), " ")
+	}
+
+	return sig, true
+}
+
+// strictBase64 rejects non-zero padding bits, so one MAC has one
+// encoding.
+var strictBase64 = base64.StdEncoding.Strict()
 
 // setCanonicalParam stores one parameter matched by canonicalParam. It
 // reports false for a repeated parameter.

@@ -133,6 +133,7 @@ type Middleware struct {
 	requireNonce bool
 	components   []string
 	required     map[string]bool
+	policyList   string // components as a Signature-Input inner list writes them
 	label        string
 	tag          string
 	maxBodyBytes int64
@@ -224,7 +225,8 @@ func (m *Middleware) authorize(req *http.Request) (keyID, reason string) {
 	}
 
 	window := m.maxAge + m.clockSkew
-	switch m.replay.insert(result.replayID, result.expiry.UnixNano(), now.UnixNano(), now.Add(window).UnixNano()) {
+	nowNanos := now.UnixNano()
+	switch m.replay.insert(result.replayID, result.expiry, nowNanos, nowNanos+int64(window)) {
 	case replayed:
 		return keyID, reasonNonceReplayed
 	case cacheFull:

@@ -42,23 +42,30 @@ func newReplayCache(capacity int) *replayCache {
 // deadline are in Unix nanoseconds too; deadline must not decrease
 // between calls for eviction to stay prompt.
 func (c *replayCache) insert(id string, expiry, now, deadline int64) insertResult {
+	// No defer and no call when nothing expired: under yaegi each one
+	// costs as much as the map operations.
 	c.mu.Lock()
-	defer c.mu.Unlock()
 
-	c.evict(now)
-
-	if previous, ok := c.expiries[id]; ok && previous > now {
-		return replayed
+	if c.head < len(c.queue) && c.queue[c.head].deadline <= now {
+		c.evict(now)
 	}
 
-	if len(c.expiries) >= c.capacity {
-		return cacheFull
+	result := inserted
+	previous, ok := c.expiries[id]
+
+	switch {
+	case ok && previous > now:
+		result = replayed
+	case len(c.expiries) >= c.capacity:
+		result = cacheFull
+	default:
+		c.expiries[id] = expiry
+		c.queue = append(c.queue, replayEntry{id: id, expiry: expiry, deadline: deadline})
 	}
 
-	c.expiries[id] = expiry
-	c.queue = append(c.queue, replayEntry{id: id, expiry: expiry, deadline: deadline})
+	c.mu.Unlock()
 
-	return inserted
+	return result
 }
 
 func (c *replayCache) evict(now int64) {

@@ -1,6 +1,8 @@
 package internalauth
 
 import (
+	"fmt"
+	"runtime"
 	"strconv"
 	"sync"
 	"testing"
@@ -106,4 +108,38 @@ func TestSharedReplayCacheByName(t *testing.T) {
 	assert.True(t, first == second)
 	assert.False(t, first == other)
 	assert.Equal(t, 7, first.capacity)
+}
+
+// TestReplayCacheMemory fills a cache to the default capacity with
+// nonces of the length Sign generates, and logs the heap it takes. The
+// bound is well above the measured figure; BENCHMARKS.md records it.
+func TestReplayCacheMemory(t *testing.T) {
+	const maxBytes = 32 << 20
+
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+
+	// The ids are made inside the measured region because the cache
+	// keeps them, as it keeps each request's.
+	cache := newReplayCache(DefaultReplayCacheSize)
+	now := testNow.UnixNano()
+	for i := 0; i < DefaultReplayCacheSize; i++ {
+		id := fmt.Sprintf("%s\x00n%022d", testKeyID, i)
+		if cache.insert(id, now+1, now, now+1) != inserted {
+			t.Fatalf("nonce %q not inserted", id)
+		}
+	}
+
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	used := int64(after.HeapAlloc) - int64(before.HeapAlloc)
+	t.Logf("replay cache with %d entries: %d bytes (%.1f MiB), %d bytes per entry",
+		cache.len(), used, float64(used)/(1<<20), used/int64(cache.len()))
+
+	if used > maxBytes {
+		t.Errorf("replay cache takes %d bytes, more than %d", used, maxBytes)
+	}
+
+	runtime.KeepAlive(cache)
 }

@@ -21,6 +21,10 @@ type signature struct {
 	serialized string // the @signature-params value
 	mac        []byte
 
+	// componentList is the covered components as the field wrote them,
+	// such as `"@method" "@path"`, when a fast path parsed the field.
+	componentList string
+
 	keyID   string
 	alg     string
 	nonce   string
@@ -38,7 +42,7 @@ type signature struct {
 type verified struct {
 	key      *hmacKey
 	replayID string
-	expiry   time.Time
+	expiry   int64 // Unix nanoseconds
 }
 
 // verifySignature checks the request's signature against the policy. It
@@ -66,18 +70,24 @@ func (m *Middleware) checkSignature(req *http.Request, sig *signature, now time.
 		return nil, reasonDigestMissing
 	}
 
-	base, err := signatureBase(req, "https", sig.components, sig.serialized)
-	if err != nil {
-		return nil, componentReason(err)
+	base := defaultBase(req, sig)
+	if base == nil {
+		var err error
+		if base, err = signatureBase(req, "https", sig.components, sig.serialized); err != nil {
+			return nil, componentReason(err)
+		}
 	}
 
 	if !hmac.Equal(computeMAC(key.secret, base), sig.mac) {
 		return nil, reasonSignatureMismatch
 	}
 
-	expiry := time.Unix(sig.created, 0).Add(m.maxAge)
-	if sig.hasExpires && time.Unix(sig.expires, 0).Before(expiry) {
-		expiry = time.Unix(sig.expires, 0)
+	// checkTimes bounded created by the current time, and expires lies
+	// below the default expiry when it passes this test, so neither
+	// product overflows.
+	expiry := sig.created*int64(time.Second) + int64(m.maxAge)
+	if sig.hasExpires && sig.expires <= expiry/int64(time.Second) {
+		expiry = sig.expires * int64(time.Second)
 	}
 
 	replayID := sig.keyID + "\x00n" + sig.nonce
@@ -259,6 +269,14 @@ func (m *Middleware) checkParams(sig *signature, now time.Time) string {
 // component of the policy. It uses a set, not nested loops, because each
 // interpreted iteration is costly under yaegi.
 func (m *Middleware) checkComponents(sig *signature) string {
+	// The list the policy requires, in its order, has no repeats and
+	// covers every required component.
+	if sig.componentList != "" && sig.componentList == m.policyList {
+		sig.coversDigest = m.required["content-digest"]
+
+		return ""
+	}
+
 	seen := make(map[string]bool, len(sig.components))
 	required := 0
 
@@ -292,17 +310,22 @@ func (m *Middleware) checkTimes(sig *signature, now time.Time) string {
 		return reasonSignatureMalformed
 	}
 
-	created := time.Unix(sig.created, 0)
+	// Integer arithmetic in place of time.Time methods: each of those is
+	// a call out of the interpreter under yaegi. created is an integer
+	// number of seconds, so created*1e9 > nowNanos+skew exactly when
+	// created > (nowNanos+skew)/1e9 rounded down. After that check,
+	// created*1e9 cannot overflow.
+	nowNanos := now.UnixNano()
 
-	if created.After(now.Add(m.clockSkew)) {
+	if sig.created > (nowNanos+int64(m.clockSkew))/int64(time.Second) {
 		return reasonNotYetValid
 	}
 
-	if now.Sub(created) > m.maxAge {
+	if nowNanos-sig.created*int64(time.Second) > int64(m.maxAge) {
 		return reasonExpired
 	}
 
-	if sig.hasExpires && now.Unix() >= sig.expires {
+	if sig.hasExpires && nowNanos/int64(time.Second) >= sig.expires {
 		return reasonExpired
 	}
 
