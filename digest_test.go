@@ -47,3 +47,26 @@ func TestCheckContentDigest(t *testing.T) {
 		}
 	}
 }
+
+// FuzzCheckContentDigest checks that the Content-Digest parser never
+// panics and accepts a field only when it has a sha-256 or sha-512
+// member, and that a field Sign would write is accepted.
+func FuzzCheckContentDigest(f *testing.F) {
+	f.Add(contentDigestSHA256([]byte("body")), []byte("body"))
+	f.Add("sha-512=:AAAA:, sha-256=:AAAA:", []byte{})
+	f.Add(`sha-256=:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=:;p="x"`, []byte{})
+
+	f.Fuzz(func(t *testing.T, field string, body []byte) {
+		if err := checkContentDigest(contentDigestSHA256(body), body); err != nil {
+			t.Fatalf("the sha-256 field of the body rejected: %v", err)
+		}
+
+		if checkContentDigest(field, body) != nil {
+			return
+		}
+
+		if !strings.Contains(field, "sha-256") && !strings.Contains(field, "sha-512") {
+			t.Fatalf("%q accepted without a sha-256 or sha-512 member", field)
+		}
+	})
+}

@@ -2,6 +2,7 @@ package internalauth
 
 import (
 	"encoding/base64"
+	"encoding/hex"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -238,4 +239,25 @@ func TestKeyCheckValue(t *testing.T) {
 	assert.Len(t, value, 8)
 	assert.Equal(t, value, KeyCheckValue(testSecret))
 	assert.NotEqual(t, value, KeyCheckValue([]byte("another key of thirty-two bytes!")))
+}
+
+// FuzzDecodeKey checks that key decoding never panics and that a key
+// decoded from hex or base64 re-encodes to text the input contained.
+func FuzzDecodeKey(f *testing.F) {
+	f.Add([]byte("00ff"), "hex")
+	f.Add([]byte(" AAEC\n"), "base64")
+	f.Add([]byte("raw key"), "")
+	f.Add([]byte("zz"), "rot13")
+
+	f.Fuzz(func(t *testing.T, text []byte, encoding string) {
+		key, err := DecodeKey(text, encoding)
+		if err != nil {
+			return
+		}
+
+		if strings.EqualFold(encoding, "hex") &&
+			!strings.EqualFold(hex.EncodeToString(key), strings.TrimSpace(string(text))) {
+			t.Fatalf("hex %q decoded to %x", text, key)
+		}
+	})
 }

@@ -55,3 +55,52 @@ func FuzzValidateVariables(f *testing.F) {
 		}
 	})
 }
+
+func FuzzParseCertificates(f *testing.F) {
+	f.Add([]byte("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"))
+	f.Add([]byte("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"))
+	f.Add([]byte{0x30, 0x82, 0x01, 0x00})
+
+	f.Fuzz(func(t *testing.T, data []byte) {
+		certs, err := parseCertificates("fuzz.crt", data)
+		if err == nil && len(certs) == 0 {
+			t.Fatal("no certificate and no error")
+		}
+
+		chain, err := parseCertificateChain(data)
+		if err == nil {
+			for i, cert := range chain {
+				if cert == nil {
+					t.Fatalf("chain entry %d is nil without an error", i)
+				}
+			}
+		}
+	})
+}
+
+func FuzzParseSourceRange(f *testing.F) {
+	f.Add("10.0.0.0/8")
+	f.Add("192.0.2.1")
+	f.Add("2001:db8::/32")
+	f.Add(" 10.0.0.1/8")
+
+	f.Fuzz(func(t *testing.T, entry string) {
+		prefix, findings := parseSourceRange(1, entry)
+		if prefix.IsValid() && prefix != prefix.Masked() && len(findings) == 0 {
+			t.Fatalf("%q accepted as %s with host bits set and no finding", entry, prefix)
+		}
+	})
+}
+
+func FuzzParseResolve(f *testing.F) {
+	f.Add("apiinternal.example.com:443:10.0.0.5")
+	f.Add("h:1:[2001:db8::1]")
+	f.Add("::")
+
+	f.Fuzz(func(t *testing.T, entry string) {
+		host, port, address, err := parseResolve(entry)
+		if err == nil && (host == "" || port == "" || address == "") {
+			t.Fatalf("%q accepted with an empty part: %q %q %q", entry, host, port, address)
+		}
+	})
+}
