@@ -15,7 +15,7 @@ FUZZTIME      ?= 10s
 export GOFLAGS := -buildvcs=false
 
 .PHONY: test check-tidy vet lint unit yaegi-test fuzz tools clean interop-deps interop examples
-.PHONY: e2e demo traefik curl
+.PHONY: e2e demo traefik curl bench
 
 ## test: run every check and suite; CI runs this. interop-deps comes
 ## before unit, whose go test ./... runs the interop package.
@@ -116,3 +116,17 @@ e2e: $(TRAEFIK) curl
 ## keeps Traefik running for requests by hand until Ctrl-C.
 demo: $(TRAEFIK) curl
 	cd e2e && INTERNALAUTH_E2E_TRAEFIK=$(TRAEFIK) go run ./cmd/demo $(if $(KEEP),-keep)
+
+## bench: the plugin in a real Traefik under load next to the same route
+## without it and with a compiled forwardAuth verifier, then the
+## microbenchmarks: compiled, interpreted by yaegi, and per phase under
+## yaegi test. Not part of test; see BENCHMARKS.md.
+BENCH_FLAGS ?=
+
+bench: $(TRAEFIK) $(YAEGI)
+	cd e2e && INTERNALAUTH_E2E_TRAEFIK=$(TRAEFIK) go run ./cmd/bench $(BENCH_FLAGS)
+	cd e2e && go test -run '^$$' -bench . -benchmem -count 3 ./bench/
+	go test -run '^TestReplayCacheMemory$$' -v -count=1 .
+	./scripts/yaegi-layout.sh $(YAEGI_GOPATH) $(MODULE)
+	cd $(YAEGI_GOPATH) && GOPATH=$(YAEGI_GOPATH) GO111MODULE=off \
+		$(YAEGI) test -tags safe -run '^$$' -bench 'Phase' -benchmem $(MODULE)
