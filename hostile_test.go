@@ -604,3 +604,46 @@ func TestNewNilConfigDoesNotPanic(t *testing.T) {
 	assert.Error(t, err)
 	assert.True(t, handler == nil)
 }
+
+func TestServeHTTPReplayAtMaxAgeBoundary(t *testing.T) {
+	tests := []struct {
+		name    string
+		created time.Time
+		first   time.Time
+	}{
+		{name: "first use at created", created: testNow, first: testNow},
+		{name: "created at clock skew", created: testNow.Add(30 * time.Second), first: testNow},
+	}
+
+	for _, tc := range tests {
+		tc := tc
+
+		t.Run(tc.name, func(t *testing.T) {
+			m, next := newTestMiddleware(t, testConfig(t))
+			opts := &SignOptions{Nonce: "boundary-nonce", Created: tc.created}
+
+			m.now = func() time.Time { return tc.first }
+			first := serve(m, newSignedRequest(t, http.MethodPost, testURL, testBodyText, opts))
+
+			// The last instant at which checkTimes still accepts created.
+			last := tc.created.Add(5 * time.Minute)
+			m.now = func() time.Time { return last }
+			replay := serve(m, newSignedRequest(t, http.MethodPost, testURL, testBodyText,
+				&SignOptions{Nonce: "boundary-nonce", Created: tc.created}))
+
+			assert.Equal(t, http.StatusNoContent, first.Code)
+			assertProblem(t, replay, http.StatusUnauthorized, "nonce_replayed")
+			assert.Equal(t, 1, next.count())
+		})
+	}
+}
+
+func TestReplayCacheHoldsThroughExpiry(t *testing.T) {
+	cache := newReplayCache(10)
+	now := time.Unix(1000, 0).UnixNano()
+	expiry := now + int64(time.Minute)
+
+	assert.Equal(t, inserted, cache.insert("a", expiry, now, expiry))
+	assert.Equal(t, replayed, cache.insert("a", expiry, expiry, expiry+int64(time.Minute)))
+	assert.Equal(t, inserted, cache.insert("a", expiry+2, expiry+1, expiry+int64(time.Minute)))
+}
