@@ -647,3 +647,121 @@ func TestReplayCacheHoldsThroughExpiry(t *testing.T) {
 	assert.Equal(t, replayed, cache.insert("a", expiry, expiry, expiry+int64(time.Minute)))
 	assert.Equal(t, inserted, cache.insert("a", expiry+2, expiry+1, expiry+int64(time.Minute)))
 }
+
+// distinctKeys returns n different three-letter dictionary keys.
+func distinctKeys(n int) []string {
+	const letters = "abcdefghijklmnopqrstuvwxyz"
+
+	keys := make([]string, n)
+	for i := range keys {
+		keys[i] = string([]byte{letters[i/676%26], letters[i/26%26], letters[i%26]})
+	}
+
+	return keys
+}
+
+func TestParseDictionaryManyMembers(t *testing.T) {
+	keys := distinctKeys(2000)
+
+	members, err := parseDictionary(strings.Join(keys, ", "))
+	require.NoError(t, err)
+	assert.Len(t, members, len(keys))
+
+	_, err = parseDictionary(strings.Join(keys, ", ") + ", " + keys[0])
+	assert.ErrorIs(t, err, errStructuredField, "a key repeated far from its first use")
+
+	list, err := parseDictionary("sig1=();" + strings.Join(keys, ";"))
+	require.NoError(t, err)
+	assert.Len(t, list[0].params, len(keys))
+
+	_, err = parseDictionary("sig1=();" + strings.Join(keys, ";") + ";" + keys[0])
+	assert.ErrorIs(t, err, errStructuredField, "a parameter repeated far from its first use")
+}
+
+func TestServeHTTPSignatureInputOfManyMembers(t *testing.T) {
+	m, next := newTestMiddleware(t, testConfig(t))
+
+	tests := []struct {
+		separator string
+		reason    string
+	}{
+		{separator: ",", reason: "signature_label_ambiguous"},
+		{separator: ";", reason: "signature_missing"},
+	}
+
+	for _, tc := range tests {
+		prefix := "sig1=()" + tc.separator
+		field := strings.Join(distinctKeys(2700), tc.separator)
+		field = field[:strings.LastIndex(field[:maxSignatureFieldBytes-len(prefix)], tc.separator)]
+
+		req := newSignedRequest(t, http.MethodPost, testURL, testBodyText, nil)
+		req.Header.Set("Signature-Input", prefix+field)
+		req.Header.Set("Signature", field)
+
+		rec := serve(m, req)
+
+		assert.Equal(t, http.StatusUnauthorized, rec.Code, tc.separator)
+		assertProblem(t, rec, http.StatusUnauthorized, tc.reason)
+		assert.Equal(t, 0, next.count())
+	}
+}
+
+// BenchmarkParseDictionaryManyMembers measures the largest Signature-Input
+// a caller can send, made of distinct three-letter members.
+func BenchmarkParseDictionaryManyMembers(b *testing.B) {
+	field := strings.Join(distinctKeys(2700), ",")
+	field = field[:strings.LastIndex(field[:maxSignatureFieldBytes], ",")]
+
+	b.ReportAllocs()
+
+	for i := 0; i < b.N; i++ {
+		if _, err := parseDictionary(field); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// FuzzParseDictionaryUniqueKeys checks that every dictionary the parser
+// accepts has distinct member keys and distinct parameter keys.
+func FuzzParseDictionaryUniqueKeys(f *testing.F) {
+	f.Add("a, b;x;y=1, c=(1 2);z")
+	f.Add("a, b, a")
+	f.Add("a=();p;q;p")
+
+	f.Fuzz(func(t *testing.T, field string) {
+		members, err := parseDictionary(field)
+		if err != nil {
+			return
+		}
+
+		memberKeys := make(map[string]bool)
+
+		for _, member := range members {
+			if memberKeys[member.key] {
+				t.Fatalf("member %q repeated in %q", member.key, field)
+			}
+
+			memberKeys[member.key] = true
+
+			assertUniqueParams(t, field, member.params)
+
+			for _, item := range member.list {
+				assertUniqueParams(t, field, item.params)
+			}
+		}
+	})
+}
+
+func assertUniqueParams(t *testing.T, field string, params []sfParam) {
+	t.Helper()
+
+	keys := make(map[string]bool)
+
+	for _, param := range params {
+		if keys[param.key] {
+			t.Fatalf("parameter %q repeated in %q", param.key, field)
+		}
+
+		keys[param.key] = true
+	}
+}
