@@ -765,3 +765,47 @@ func assertUniqueParams(t *testing.T, field string, params []sfParam) {
 		keys[param.key] = true
 	}
 }
+
+func TestServeHTTPStripsUnderscoreHeaderCopies(t *testing.T) {
+	forged := []string{
+		"X_internalauth_key_id",
+		"X-internalauth_key-id",
+		"X_INTERNALAUTH_CLIENT_CERT_SHA256",
+	}
+
+	m, next := newTestMiddleware(t, testConfig(t))
+	req := newSignedRequest(t, http.MethodPost, testURL, testBodyText, nil)
+
+	for _, name := range forged {
+		req.Header[name] = []string{"admin"}
+	}
+
+	req.Header.Set("X_request_id", "kept")
+
+	rec := serve(m, req)
+
+	require.Equal(t, http.StatusNoContent, rec.Code, rec.Body.String())
+
+	for _, name := range forged {
+		assert.NotContains(t, next.headers, name)
+	}
+
+	assert.Equal(t, testKeyID, next.headers.Get(DefaultKeyIDHeader))
+	assert.Equal(t, "kept", next.headers.Get("X_request_id"))
+}
+
+func TestServeHTTPStripsUnderscoreCopiesOnRejection(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.KeyIDHeader = "X-Caller-Id"
+	m, next := newTestMiddleware(t, cfg)
+
+	req := newSignedRequest(t, http.MethodPost, testURL, testBodyText, nil)
+	req.Header["X_caller_id"] = []string{"admin"}
+	req.TLS = nil
+
+	rec := serve(m, req)
+
+	assertProblem(t, rec, http.StatusForbidden, "tls_required")
+	assert.Equal(t, 0, next.count())
+	assert.NotContains(t, req.Header, "X_caller_id")
+}
