@@ -809,3 +809,39 @@ func TestServeHTTPStripsUnderscoreCopiesOnRejection(t *testing.T) {
 	assert.Equal(t, 0, next.count())
 	assert.NotContains(t, req.Header, "X_caller_id")
 }
+
+func TestServeHTTPUnsupportedComponentSameOnBothParsers(t *testing.T) {
+	spellings := map[string]func(input string) string{
+		"canonical": func(input string) string { return input },
+		"spaced":    func(input string) string { return strings.Replace(input, "(", "( ", 1) },
+	}
+
+	for _, component := range []string{`"@status"`, `"@"`, `"x@y"`} {
+		for name, spell := range spellings {
+			m, next := newTestMiddleware(t, testConfig(t))
+			req := newSignedRequest(t, http.MethodPost, testURL, testBodyText, nil)
+			replaceInput(req, `"@query"`, `"@query" `+component)
+			replaceInput(req, `keyid="ops-2026"`, `keyid="unknown"`)
+			req.Header.Set("Signature-Input", spell(req.Header.Get("Signature-Input")))
+
+			rec := serve(m, req)
+
+			assertProblem(t, rec, http.StatusUnauthorized, "component_unsupported")
+			assert.Equal(t, 0, next.count(), "%s %s", component, name)
+		}
+	}
+}
+
+func TestFastSignatureMatchesDerivedComponents(t *testing.T) {
+	const signatureField = "sig1=:EyJCKRV/qsdNRw+w1m8oo+HiXQdQoTrNeq2buQDlQdY=:"
+
+	for name := range derivedComponents {
+		_, ok := fastSignature(`sig1=("`+name+`");created=1`, signatureField, "")
+		assert.True(t, ok, name)
+	}
+
+	for _, name := range []string{"@status", "@", "@method@", "x@y", "@query-param"} {
+		_, ok := fastSignature(`sig1=("`+name+`");created=1`, signatureField, "")
+		assert.False(t, ok, name)
+	}
+}
