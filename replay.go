@@ -38,8 +38,10 @@ func newReplayCache(capacity int) *replayCache {
 	return &replayCache{capacity: capacity, expiries: make(map[string]int64)}
 }
 
-// insert records id as used until expiry (Unix nanoseconds). now and
-// deadline are in Unix nanoseconds too; deadline must not decrease
+// insert records id as used until expiry, which must not be before the
+// last instant at which its signature can still verify: a reuse at
+// expiry itself is a replay. expiry, now and deadline are Unix
+// nanoseconds. deadline must not be before expiry, and must not decrease
 // between calls for eviction to stay prompt.
 func (c *replayCache) insert(id string, expiry, now, deadline int64) insertResult {
 	c.mu.Lock()
@@ -47,7 +49,7 @@ func (c *replayCache) insert(id string, expiry, now, deadline int64) insertResul
 
 	c.evict(now)
 
-	if previous, ok := c.expiries[id]; ok && previous > now {
+	if previous, ok := c.expiries[id]; ok && previous >= now {
 		return replayed
 	}
 
@@ -62,7 +64,7 @@ func (c *replayCache) insert(id string, expiry, now, deadline int64) insertResul
 }
 
 func (c *replayCache) evict(now int64) {
-	for c.head < len(c.queue) && c.queue[c.head].deadline <= now {
+	for c.head < len(c.queue) && c.queue[c.head].deadline < now {
 		entry := c.queue[c.head]
 		if c.expiries[entry.id] == entry.expiry {
 			delete(c.expiries, entry.id)
