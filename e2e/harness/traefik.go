@@ -377,6 +377,10 @@ func (tr *Traefik) Client(p *PKI, opts ClientOptions) *http.Client {
 			return dialer.DialContext(ctx, network, tr.HTTPSAddr)
 		},
 		DisableKeepAlives: true,
+		// Requests with "Expect: 100-continue" wait for the interim
+		// response, so a rejection of a large body arrives before it is
+		// sent instead of as a connection reset.
+		ExpectContinueTimeout: 5 * time.Second,
 	}
 
 	return &http.Client{Transport: transport, Timeout: 15 * time.Second}
