@@ -685,7 +685,7 @@ func TestServeHTTPSignatureInputOfManyMembers(t *testing.T) {
 		separator string
 		reason    string
 	}{
-		{separator: ",", reason: "signature_label_ambiguous"},
+		{separator: ",", reason: "signature_malformed"},
 		{separator: ";", reason: "signature_missing"},
 	}
 

@@ -250,8 +250,7 @@ func (m *Middleware) authorize(req *http.Request) (keyID, reason string) {
 		return keyID, reason
 	}
 
-	window := m.maxAge + m.clockSkew
-	switch m.replay.insert(result.replayID, result.expiry.UnixNano(), now.UnixNano(), now.Add(window).UnixNano()) {
+	switch m.replay.insertSignature(result, now, m.maxAge, m.clockSkew) {
 	case replayed:
 		return keyID, reasonNonceReplayed
 	case cacheFull:

@@ -2,6 +2,7 @@ package internalauth
 
 import (
 	"sync"
+	"time"
 )
 
 // replayCache remembers verified signatures until they expire, so that
@@ -15,6 +16,10 @@ import (
 type replayCache struct {
 	mu       sync.Mutex
 	capacity int
+	// maxAge is the largest maximum age of the middleware instances that
+	// share the cache, so a reload that raises it cannot reopen a window
+	// for replays of signatures recorded under a smaller one.
+	maxAge   time.Duration
 	expiries map[string]int64
 	queue    []replayEntry
 	head     int
@@ -63,6 +68,51 @@ func (c *replayCache) insert(id string, expiry, now, deadline int64) insertResul
 	return inserted
 }
 
+// insertSignature records a verified signature until it can no longer
+// verify under the largest maximum age of the cache's users: its created
+// time plus that age, or its expires time when earlier.
+func (c *replayCache) insertSignature(result *verified, now time.Time, maxAge, clockSkew time.Duration) insertResult {
+	lifetime := c.raiseMaxAge(maxAge)
+
+	expiry := result.created.Add(lifetime)
+	if !result.expires.IsZero() && result.expires.Before(expiry) {
+		expiry = result.expires
+	}
+
+	deadline := now.Add(lifetime + clockSkew)
+
+	return c.insert(result.replayID, expiry.UnixNano(), now.UnixNano(), deadline.UnixNano())
+}
+
+// raiseMaxAge makes maxAge the cache's maximum age if it is larger, and
+// extends the entries recorded under the smaller one by the difference.
+// It returns the cache's maximum age.
+func (c *replayCache) raiseMaxAge(maxAge time.Duration) time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+
+	if maxAge <= c.maxAge {
+		return c.maxAge
+	}
+
+	if c.maxAge > 0 {
+		delta := int64(maxAge - c.maxAge)
+
+		for id := range c.expiries {
+			c.expiries[id] += delta
+		}
+
+		for i := c.head; i < len(c.queue); i++ {
+			c.queue[i].expiry += delta
+			c.queue[i].deadline += delta
+		}
+	}
+
+	c.maxAge = maxAge
+
+	return maxAge
+}
+
 func (c *replayCache) evict(now int64) {
 	for c.head < len(c.queue) && c.queue[c.head].deadline < now {
 		entry := c.queue[c.head]
@@ -108,7 +158,7 @@ var replayCaches = struct {
 	byName map[string]*replayCache
 }{byName: make(map[string]*replayCache)}
 
-func sharedReplayCache(name string, capacity int) *replayCache {
+func sharedReplayCache(name string, capacity int, maxAge time.Duration) *replayCache {
 	replayCaches.Lock()
 	defer replayCaches.Unlock()
 
@@ -116,11 +166,10 @@ func sharedReplayCache(name string, capacity int) *replayCache {
 	if !ok {
 		cache = newReplayCache(capacity)
 		replayCaches.byName[name] = cache
-
-		return cache
 	}
 
 	cache.setCapacity(capacity)
+	cache.raiseMaxAge(maxAge)
 
 	return cache
 }

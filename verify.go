@@ -5,13 +5,17 @@ import (
 	"crypto/sha256"
 	"errors"
 	"net/http"
+	"strings"
 	"time"
 )
 
 // Bounds on the fields parsed, so a hostile request costs little.
 const (
-	maxSignatureFieldBytes = 8192
-	maxNonceBytes          = 256
+	maxSignatureFieldBytes = 4096
+	// maxSignatureMembers bounds the members of Signature-Input and
+	// Signature, counted by their separating commas.
+	maxSignatureMembers = 16
+	maxNonceBytes       = 256
 )
 
 // signature is the one signature of a request selected for verification.
@@ -38,7 +42,9 @@ type signature struct {
 type verified struct {
 	key      *hmacKey
 	replayID string
-	expiry   time.Time
+	created  time.Time
+	// expires is zero when the signature has no expires parameter.
+	expires time.Time
 }
 
 // verifySignature checks the request's signature against the policy. It
@@ -75,17 +81,17 @@ func (m *Middleware) checkSignature(req *http.Request, sig *signature, now time.
 		return nil, reasonSignatureMismatch
 	}
 
-	expiry := time.Unix(sig.created, 0).Add(m.maxAge)
-	if sig.hasExpires && time.Unix(sig.expires, 0).Before(expiry) {
-		expiry = time.Unix(sig.expires, 0)
-	}
-
 	replayID := sig.keyID + "\x00n" + sig.nonce
 	if !sig.hasNonce {
 		replayID = sig.keyID + "\x00s" + string(sig.mac)
 	}
 
-	return &verified{key: key, replayID: replayID, expiry: expiry}, ""
+	result := &verified{key: key, replayID: replayID, created: time.Unix(sig.created, 0)}
+	if sig.hasExpires {
+		result.expires = time.Unix(sig.expires, 0)
+	}
+
+	return result, ""
 }
 
 // selectSignature parses Signature-Input and Signature and picks the
@@ -99,6 +105,10 @@ func (m *Middleware) selectSignature(req *http.Request) (*signature, string) {
 	}
 
 	if len(inputField) > maxSignatureFieldBytes || len(signatureField) > maxSignatureFieldBytes {
+		return nil, reasonSignatureMalformed
+	}
+
+	if strings.Count(inputField, ",") >= maxSignatureMembers || strings.Count(signatureField, ",") >= maxSignatureMembers {
 		return nil, reasonSignatureMalformed
 	}
 
