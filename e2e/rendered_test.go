@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"net/http"
 	"os"
 	"os/exec"
@@ -458,7 +459,8 @@ func runInternalauth(t *testing.T, binary, extra string, args ...string) command
 	err := cmd.Run()
 
 	result := commandResult{stdout: stdout.String(), stderr: stderr.String()}
-	if exitErr, ok := err.(*exec.ExitError); ok {
+	var exitErr *exec.ExitError
+	if errors.As(err, &exitErr) {
 		result.code = exitErr.ExitCode()
 	} else if err != nil {
 		t.Fatalf("run %s %s: %v", binary, strings.Join(args, " "), err)

@@ -304,14 +304,13 @@ func (tr *Traefik) staticConfig(extra []byte) (map[string]any, error) {
 // checkLocalPlugins verifies that the static configuration loads the
 // plugin as a local plugin from the module the harness lays out.
 func checkLocalPlugins(static map[string]any) error {
-	experimental, _ := lookup(static, "experimental")
-	plugins, _ := lookup(asMap(experimental), "localPlugins")
+	plugins := lookup(asMap(lookup(static, "experimental")), "localPlugins")
 	if len(asMap(plugins)) == 0 {
 		return errors.New("static configuration declares no experimental.localPlugins; " +
 			"the harness runs the plugin from plugins-local only")
 	}
 	for alias, plugin := range asMap(plugins) {
-		module, _ := lookup(asMap(plugin), "moduleName")
+		module := lookup(asMap(plugin), "moduleName")
 		if module != PluginModule {
 			return fmt.Errorf("local plugin %s has moduleName %v; the harness lays out %s only", alias, module, PluginModule)
 		}
@@ -320,16 +319,16 @@ func checkLocalPlugins(static map[string]any) error {
 	return nil
 }
 
-// lookup returns the value of the first of names in m, matched
+// lookup returns the value of name in m, or nil, matching the key
 // case-insensitively as Traefik matches static configuration keys.
-func lookup(m map[string]any, names ...string) (any, bool) {
+func lookup(m map[string]any, name string) any {
 	for key, value := range m {
-		if isOneOf(key, names...) {
-			return value, true
+		if strings.EqualFold(key, name) {
+			return value
 		}
 	}
 
-	return nil, false
+	return nil
 }
 
 func isOneOf(key string, names ...string) bool {

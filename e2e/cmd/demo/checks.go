@@ -172,7 +172,7 @@ func (d *demo) checkSignCommand() error {
 		cmd := exec.Command(d.command, d.signArgs(extra...)...)
 		cmd.Stdout, cmd.Stderr = &stdout, &stderr
 		if err := cmd.Run(); err != nil {
-			return fmt.Errorf("internalauth sign %s: %v: %s", strings.Join(extra, " "), err,
+			return fmt.Errorf("internalauth sign %s: %w: %s", strings.Join(extra, " "), err,
 				strings.TrimSpace(stderr.String()))
 		}
 
