@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -15,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"go.yaml.in/yaml/v3"
 )
 
 const (
@@ -64,6 +67,13 @@ type TraefikOptions struct {
 	// PluginDir is the plugin's source directory. Empty means the
 	// repository root.
 	PluginDir string
+
+	// Static is static configuration in YAML, such as the static.yml of
+	// internalauth render. Each of its top-level sections replaces the
+	// harness's own. It may not contain entryPoints, providers or ping,
+	// which the harness sets itself, and its local plugins must name the
+	// plugin's module, the only one the harness lays out.
+	Static []byte
 }
 
 // TraefikVersion returns the Traefik version that the e2e module's
@@ -168,10 +178,14 @@ func LaunchTraefik(dir string, opts TraefikOptions) (*Traefik, error) {
 			return nil, err
 		}
 	}
+	static, err := tr.staticConfig(opts.Static)
+	if err != nil {
+		return nil, err
+	}
 	if err := LayOutPlugin(pluginDir, tr.Dir); err != nil {
 		return nil, err
 	}
-	if err := tr.writeConfig(opts.Dynamic); err != nil {
+	if err := tr.writeConfig(static, opts.Dynamic); err != nil {
 		return nil, err
 	}
 
@@ -244,15 +258,9 @@ func (tr *Traefik) logPath() string {
 	return filepath.Join(tr.Dir, "traefik.log")
 }
 
-// writeConfig writes the static configuration and the dynamic files,
-// with the probe router added.
-func (tr *Traefik) writeConfig(dynamicFiles map[string][]byte) error {
-	dynamicDir := filepath.Join(tr.Dir, "dynamic")
-	if err := os.MkdirAll(dynamicDir, 0o755); err != nil {
-		return err
-	}
-
-	// JSON is valid YAML, and the file provider reads .yml files.
+// staticConfig returns the static configuration: the harness's own,
+// with the sections of extra, a YAML document, in place of its own.
+func (tr *Traefik) staticConfig(extra []byte) (map[string]any, error) {
 	static := map[string]any{
 		"global": map[string]any{"checkNewVersion": false, "sendAnonymousUsage": false},
 		"log":    map[string]any{"level": "DEBUG", "noColor": true},
@@ -262,7 +270,7 @@ func (tr *Traefik) writeConfig(dynamicFiles map[string][]byte) error {
 		},
 		"ping": map[string]any{"manualRouting": true},
 		"providers": map[string]any{
-			"file": map[string]any{"directory": dynamicDir, "watch": false},
+			"file": map[string]any{"directory": filepath.Join(tr.Dir, "dynamic"), "watch": false},
 		},
 		"experimental": map[string]any{
 			"localPlugins": map[string]any{
@@ -270,6 +278,83 @@ func (tr *Traefik) writeConfig(dynamicFiles map[string][]byte) error {
 			},
 		},
 	}
+	if len(extra) == 0 {
+		return static, nil
+	}
+
+	var sections map[string]any
+	if err := yaml.Unmarshal(extra, &sections); err != nil {
+		return nil, fmt.Errorf("parse static configuration: %w", err)
+	}
+	for name, section := range sections {
+		if isOneOf(name, "entryPoints", "providers", "ping") {
+			return nil, fmt.Errorf("static configuration sets %s, which the harness sets itself: leave it out", name)
+		}
+		for key := range static {
+			if strings.EqualFold(key, name) {
+				delete(static, key)
+			}
+		}
+		static[name] = section
+	}
+
+	return static, checkLocalPlugins(static)
+}
+
+// checkLocalPlugins verifies that the static configuration loads the
+// plugin as a local plugin from the module the harness lays out.
+func checkLocalPlugins(static map[string]any) error {
+	plugins := lookup(asMap(lookup(static, "experimental")), "localPlugins")
+	if len(asMap(plugins)) == 0 {
+		return errors.New("static configuration declares no experimental.localPlugins; " +
+			"the harness runs the plugin from plugins-local only")
+	}
+	for alias, plugin := range asMap(plugins) {
+		module := lookup(asMap(plugin), "moduleName")
+		if module != PluginModule {
+			return fmt.Errorf("local plugin %s has moduleName %v; the harness lays out %s only", alias, module, PluginModule)
+		}
+	}
+
+	return nil
+}
+
+// lookup returns the value of name in m, or nil, matching the key
+// case-insensitively as Traefik matches static configuration keys.
+func lookup(m map[string]any, name string) any {
+	for key, value := range m {
+		if strings.EqualFold(key, name) {
+			return value
+		}
+	}
+
+	return nil
+}
+
+func isOneOf(key string, names ...string) bool {
+	for _, name := range names {
+		if strings.EqualFold(key, name) {
+			return true
+		}
+	}
+
+	return false
+}
+
+func asMap(value any) map[string]any {
+	m, _ := value.(map[string]any)
+	return m
+}
+
+// writeConfig writes the static configuration and the dynamic files,
+// with the probe router added.
+func (tr *Traefik) writeConfig(static map[string]any, dynamicFiles map[string][]byte) error {
+	dynamicDir := filepath.Join(tr.Dir, "dynamic")
+	if err := os.MkdirAll(dynamicDir, 0o755); err != nil {
+		return err
+	}
+
+	// JSON is valid YAML, and the file provider reads .yml files.
 	if err := writeJSON(filepath.Join(tr.Dir, "traefik.yml"), static); err != nil {
 		return err
 	}
