@@ -58,7 +58,7 @@ func buildMiddleware(cfg *Config, name string) (*Middleware, []string, error) {
 	}
 
 	m.acceptSignature = acceptSignatureValue(m)
-	m.replay = sharedReplayCache(name, cfg.ReplayCacheSize)
+	m.replay = sharedReplayCache(name, cfg.ReplayCacheSize, m.maxAge)
 
 	return m, warnings, nil
 }

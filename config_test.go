@@ -56,8 +56,8 @@ func TestNewRejectsInvalidConfiguration(t *testing.T) {
 		}, []string{"keys[0].secretFile", "/nonexistent/internalauth.key"}},
 		{"unset key variable", func(cfg *Config) {
 			cfg.Keys[0].Secret = ""
-			cfg.Keys[0].SecretEnv = "INTERNALAUTH_TEST_UNSET_VARIABLE"
-		}, []string{"keys[0].secretEnv", "INTERNALAUTH_TEST_UNSET_VARIABLE", "not set"}},
+			cfg.Keys[0].SecretEnv = "INTERNALAUTH_UNSET_KEY"
+		}, []string{"keys[0].secretEnv", "INTERNALAUTH_UNSET_KEY", "not set"}},
 		{"invalid key pin", func(cfg *Config) { cfg.Keys[0].Pins = []string{"abc"} }, []string{"keys[0].pins[0]", `"abc"`}},
 		{"no pins", func(cfg *Config) { cfg.Pins = nil }, []string{"pins:", "internalauth fingerprint"}},
 		{"no pins and one key unrestricted", func(cfg *Config) {

@@ -14,10 +14,18 @@ import (
 // form, with a few regular expressions that run compiled. Whatever they
 // do not match goes to the general parser in sfv.go, which decides.
 
+// canonicalComponent matches a quoted component name that
+// checkComponentName accepts: a derived component of derivedComponents,
+// or a lowercase field name. A derived component added there must be
+// added here too.
+const canonicalComponent = `"(?:@(?:method|target-uri|authority|scheme|request-target|path|query)|` +
+	"[a-z0-9!#$%&'*+.^_`|~-]+)\""
+
 // canonicalInput matches a Signature-Input field holding one signature in
-// canonical serialization: plain component names, single spaces, and only
-// the signature parameters RFC 9421 defines, with their expected types.
-var canonicalInput = regexp.MustCompile(`^([a-z*][a-z0-9_.*-]*)=(\(((?:"[a-z0-9@!#$%&'*+.^_` + "`" + `|~-]+")(?: "[a-z0-9@!#$%&'*+.^_` + "`" + `|~-]+")*)?\)` +
+// canonical serialization: supported component names, single spaces, and
+// only the signature parameters RFC 9421 defines, with their expected
+// types.
+var canonicalInput = regexp.MustCompile(`^([a-z*][a-z0-9_.*-]*)=(\(((?:` + canonicalComponent + `)(?: ` + canonicalComponent + `)*)?\)` +
 	`((?:;(?:created|expires)=(?:0|[1-9][0-9]{0,14})|;(?:nonce|keyid|alg|tag)="(?:[ !#-\[\]-~]|\\["\\])*")*))$`)
 
 // signedInput matches a Signature-Input field in the exact form Sign

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 )
 
@@ -80,6 +81,13 @@ func readKeySource(field string, cfg KeyConfig) ([]byte, bool, error) {
 
 	switch {
 	case cfg.SecretFile != "":
+		// The value is not repeated in these errors: an operator may have
+		// pasted the key itself here, and Traefik logs the error.
+		if !filepath.IsAbs(cfg.SecretFile) {
+			return nil, false, fmt.Errorf("%s.secretFile: must be an absolute path to the key file, "+
+				"such as /run/secrets/api_internal_hmac, not the key itself", field)
+		}
+
 		text, err := readKeyFile(cfg.SecretFile)
 		if err != nil {
 			return nil, false, fmt.Errorf("%s.secretFile: %w", field, err)
@@ -87,10 +95,15 @@ func readKeySource(field string, cfg KeyConfig) ([]byte, bool, error) {
 
 		return text, false, nil
 	case cfg.SecretEnv != "":
+		if !isEnvName(cfg.SecretEnv) {
+			return nil, false, fmt.Errorf("%s.secretEnv: must be the name of an environment variable "+
+				"(letters, digits and underscores), not the key itself", field)
+		}
+
 		value, ok := os.LookupEnv(cfg.SecretEnv)
 		if !ok || value == "" {
 			return nil, false, fmt.Errorf("%s.secretEnv: environment variable %s is not set or empty in Traefik's environment",
-				field, cfg.SecretEnv)
+				field, envNameForMessage(cfg.SecretEnv))
 		}
 
 		return []byte(value), false, nil
@@ -126,4 +139,21 @@ func readKeyFile(path string) ([]byte, error) {
 	}
 
 	return []byte(text), nil
+}
+
+// isEnvName reports whether name is a portable environment variable name.
+func isEnvName(name string) bool {
+	const first = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_"
+
+	return name != "" && strings.IndexByte(first, name[0]) >= 0 && spanOf(name, first+digits) == len(name)
+}
+
+// envNameForMessage returns name for an error message, unless it is long
+// enough to be a key pasted in the wrong field.
+func envNameForMessage(name string) string {
+	if len(name) >= MinKeyBytes {
+		return "named by secretEnv"
+	}
+
+	return name
 }

@@ -80,3 +80,34 @@ func TestLoadKeyRawFileKeepsInnerWhitespace(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, " "+string(testSecret)+" ", string(key.secret))
 }
+
+func TestLoadKeySourceErrorsOmitPastedKey(t *testing.T) {
+	pasted := "c2VjcmV0LWtleS1wYXN0ZWQtaW4tdGhlLXdyb25nLWZpZWxk"
+
+	tests := []struct {
+		name string
+		cfg  KeyConfig
+		want string
+	}{
+		{"key as file path", KeyConfig{ID: "k", SecretFile: pasted}, "must be an absolute path"},
+		{"key as variable name", KeyConfig{ID: "k", SecretEnv: pasted + "+/="}, "must be the name of an environment variable"},
+		{"long variable name", KeyConfig{ID: "k", SecretEnv: "ABCDEFGHIJKLMNOPQRSTUVWXYZ_0123456789"}, "named by secretEnv"},
+	}
+
+	for _, tc := range tests {
+		_, err := loadKey("keys[0]", tc.cfg)
+
+		require.Error(t, err, tc.name)
+		assert.Contains(t, err.Error(), tc.want, tc.name)
+		assert.NotContains(t, err.Error(), pasted, tc.name)
+		assert.NotContains(t, err.Error(), "ABCDEFGHIJKLMNOPQRSTUVWXYZ_0123456789", tc.name)
+	}
+}
+
+func TestIsEnvName(t *testing.T) {
+	assert.True(t, isEnvName("API_INTERNAL_HMAC"))
+	assert.True(t, isEnvName("_x1"))
+	assert.False(t, isEnvName("1X"))
+	assert.False(t, isEnvName("A-B"))
+	assert.False(t, isEnvName(""))
+}

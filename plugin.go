@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -179,8 +180,7 @@ func New(_ context.Context, next http.Handler, config *Config, name string) (han
 }
 
 func (m *Middleware) ServeHTTP(rw http.ResponseWriter, req *http.Request) {
-	req.Header.Del(m.keyIDHeader)
-	req.Header.Del(m.certificateHeader)
+	m.stripUpstreamHeaders(req.Header)
 
 	keyID, reason := m.authorize(req)
 	if reason != "" {
@@ -191,6 +191,33 @@ func (m *Middleware) ServeHTTP(rw http.ResponseWriter, req *http.Request) {
 	}
 
 	m.next.ServeHTTP(rw, req)
+}
+
+// stripUpstreamHeaders deletes inbound copies of the headers set for the
+// upstream. That includes names spelled with underscores for dashes, such
+// as X_Internalauth_Key_Id, because RFC 3875 (CGI) names both spellings
+// HTTP_X_INTERNALAUTH_KEY_ID, and PHP and WSGI servers that keep such
+// names do the same.
+func (m *Middleware) stripUpstreamHeaders(header http.Header) {
+	header.Del(m.keyIDHeader)
+	header.Del(m.certificateHeader)
+
+	var copies []string
+
+	for name := range header {
+		if strings.IndexByte(name, '_') < 0 {
+			continue
+		}
+
+		dashed := strings.ReplaceAll(name, "_", "-")
+		if strings.EqualFold(dashed, m.keyIDHeader) || strings.EqualFold(dashed, m.certificateHeader) {
+			copies = append(copies, name)
+		}
+	}
+
+	for _, name := range copies {
+		delete(header, name)
+	}
 }
 
 // authorize runs every check on req. It returns the key id seen, for
@@ -224,9 +251,7 @@ func (m *Middleware) authorize(req *http.Request) (keyID, reason string) {
 		return keyID, reason
 	}
 
-	window := m.maxAge + m.clockSkew
-	nowNanos := now.UnixNano()
-	switch m.replay.insert(result.replayID, result.expiry, nowNanos, nowNanos+int64(window)) {
+	switch m.replay.insertSignature(result, now, m.maxAge, m.clockSkew) {
 	case replayed:
 		return keyID, reasonNonceReplayed
 	case cacheFull:

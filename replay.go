@@ -2,6 +2,7 @@ package internalauth
 
 import (
 	"sync"
+	"time"
 )
 
 // replayCache remembers verified signatures until they expire, so that
@@ -15,6 +16,10 @@ import (
 type replayCache struct {
 	mu       sync.Mutex
 	capacity int
+	// maxAge is the largest maximum age of the middleware instances that
+	// share the cache, so a reload that raises it cannot reopen a window
+	// for replays of signatures recorded under a smaller one.
+	maxAge   time.Duration
 	expiries map[string]int64
 	queue    []replayEntry
 	head     int
@@ -38,16 +43,20 @@ func newReplayCache(capacity int) *replayCache {
 	return &replayCache{capacity: capacity, expiries: make(map[string]int64)}
 }
 
-// insert records id as used until expiry (Unix nanoseconds). now and
-// deadline are in Unix nanoseconds too; deadline must not decrease
+// insert records id as used until expiry, which must not be before the
+// last instant at which its signature can still verify: a reuse at
+// expiry itself is a replay. expiry, now and deadline are Unix
+// nanoseconds. deadline must not be before expiry, and must not decrease
 // between calls for eviction to stay prompt.
 func (c *replayCache) insert(id string, expiry, now, deadline int64) insertResult {
 	// No defer and no call when nothing expired: under yaegi each one
 	// costs as much as the map operations.
 	c.mu.Lock()
 
-	if c.head < len(c.queue) && c.queue[c.head].deadline <= now {
-		c.evict(now)
+	c.evict(now)
+
+	if previous, ok := c.expiries[id]; ok && previous >= now {
+		return replayed
 	}
 
 	result := inserted
@@ -68,8 +77,53 @@ func (c *replayCache) insert(id string, expiry, now, deadline int64) insertResul
 	return result
 }
 
+// insertSignature records a verified signature until it can no longer
+// verify under the largest maximum age of the cache's users: its created
+// time plus that age, or its expires time when earlier.
+func (c *replayCache) insertSignature(result *verified, now time.Time, maxAge, clockSkew time.Duration) insertResult {
+	lifetime := c.raiseMaxAge(maxAge)
+
+	expiry := result.created.Add(lifetime)
+	if !result.expires.IsZero() && result.expires.Before(expiry) {
+		expiry = result.expires
+	}
+
+	deadline := now.Add(lifetime + clockSkew)
+
+	return c.insert(result.replayID, expiry.UnixNano(), now.UnixNano(), deadline.UnixNano())
+}
+
+// raiseMaxAge makes maxAge the cache's maximum age if it is larger, and
+// extends the entries recorded under the smaller one by the difference.
+// It returns the cache's maximum age.
+func (c *replayCache) raiseMaxAge(maxAge time.Duration) time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+
+	if maxAge <= c.maxAge {
+		return c.maxAge
+	}
+
+	if c.maxAge > 0 {
+		delta := int64(maxAge - c.maxAge)
+
+		for id := range c.expiries {
+			c.expiries[id] += delta
+		}
+
+		for i := c.head; i < len(c.queue); i++ {
+			c.queue[i].expiry += delta
+			c.queue[i].deadline += delta
+		}
+	}
+
+	c.maxAge = maxAge
+
+	return maxAge
+}
+
 func (c *replayCache) evict(now int64) {
-	for c.head < len(c.queue) && c.queue[c.head].deadline <= now {
+	for c.head < len(c.queue) && c.queue[c.head].deadline < now {
 		entry := c.queue[c.head]
 		if c.expiries[entry.id] == entry.expiry {
 			delete(c.expiries, entry.id)
@@ -113,7 +167,7 @@ var replayCaches = struct {
 	byName map[string]*replayCache
 }{byName: make(map[string]*replayCache)}
 
-func sharedReplayCache(name string, capacity int) *replayCache {
+func sharedReplayCache(name string, capacity int, maxAge time.Duration) *replayCache {
 	replayCaches.Lock()
 	defer replayCaches.Unlock()
 
@@ -121,11 +175,10 @@ func sharedReplayCache(name string, capacity int) *replayCache {
 	if !ok {
 		cache = newReplayCache(capacity)
 		replayCaches.byName[name] = cache
-
-		return cache
 	}
 
 	cache.setCapacity(capacity)
+	cache.raiseMaxAge(maxAge)
 
 	return cache
 }

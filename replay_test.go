@@ -1,7 +1,9 @@
 package internalauth
 
 import (
+	"context"
 	"fmt"
+	"net/http"
 	"runtime"
 	"strconv"
 	"sync"
@@ -9,6 +11,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestReplayCacheInsertAndReplay(t *testing.T) {
@@ -99,9 +102,9 @@ func TestReplayCacheConcurrentInsertOnce(t *testing.T) {
 func TestSharedReplayCacheByName(t *testing.T) {
 	name := "shared-cache-" + strconv.FormatInt(time.Now().UnixNano(), 10)
 
-	first := sharedReplayCache(name, 5)
-	second := sharedReplayCache(name, 7)
-	other := sharedReplayCache(name+"-other", 5)
+	first := sharedReplayCache(name, 5, time.Minute)
+	second := sharedReplayCache(name, 7, time.Minute)
+	other := sharedReplayCache(name+"-other", 5, time.Minute)
 
 	// Plain comparisons: testify's Same does not see interpreted pointers
 	// as pointers under yaegi.
@@ -142,4 +145,48 @@ func TestReplayCacheMemory(t *testing.T) {
 	}
 
 	runtime.KeepAlive(cache)
+}
+
+func TestReplayCacheReloadRaisingMaxAge(t *testing.T) {
+	name := "reload-" + strconv.FormatInt(time.Now().UnixNano(), 10)
+	next := &nextRecorder{}
+
+	build := func(maxAge string) *Middleware {
+		cfg := testConfig(t)
+		cfg.MaxAge = maxAge
+
+		handler, err := New(context.Background(), next, cfg, name)
+		require.NoError(t, err)
+
+		m := handler.(*Middleware)
+		m.log.output = func(string) {}
+
+		return m
+	}
+
+	before := build("5m")
+	before.now = func() time.Time { return testNow }
+
+	opts := &SignOptions{Nonce: "reload-raise"}
+	assert.Equal(t, http.StatusNoContent, serve(before, newSignedRequest(t, http.MethodGet, testURL, "", opts)).Code)
+
+	after := build("10m")
+	after.now = func() time.Time { return testNow.Add(7 * time.Minute) }
+
+	rec := serve(after, newSignedRequest(t, http.MethodGet, testURL, "", opts))
+
+	assertProblem(t, rec, http.StatusUnauthorized, "nonce_replayed")
+	assert.Equal(t, 1, next.count())
+}
+
+func TestReplayCacheRaiseMaxAgeExtendsEntries(t *testing.T) {
+	cache := newReplayCache(10)
+	cache.raiseMaxAge(time.Minute)
+
+	now := time.Unix(1000, 0).UnixNano()
+	cache.insert("a", now+int64(time.Minute), now, now+int64(time.Minute))
+
+	assert.Equal(t, 2*time.Minute, cache.raiseMaxAge(2*time.Minute))
+	assert.Equal(t, 2*time.Minute, cache.raiseMaxAge(time.Minute), "a smaller maximum age is ignored")
+	assert.Equal(t, replayed, cache.insert("a", 0, now+int64(90*time.Second), now+int64(3*time.Minute)))
 }

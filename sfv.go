@@ -79,12 +79,16 @@ type sfParser struct {
 }
 
 // parseDictionary parses a dictionary field value. Members keep their
-// order; a repeated key is an error.
+// order; a repeated key is an error. Keys are checked against a set, so
+// a field of thousands of short members costs linear time, which matters
+// under yaegi.
 func parseDictionary(value string) ([]sfMember, error) {
 	p := &sfParser{input: value}
 	p.skipOWS()
 
 	var members []sfMember
+
+	seen := make(map[string]bool)
 
 	for p.pos < len(p.input) {
 		member, err := p.parseMember()
@@ -92,12 +96,11 @@ func parseDictionary(value string) ([]sfMember, error) {
 			return nil, err
 		}
 
-		for i := range members {
-			if members[i].key == member.key {
-				return nil, errStructuredField
-			}
+		if seen[member.key] {
+			return nil, errStructuredField
 		}
 
+		seen[member.key] = true
 		members = append(members, member)
 
 		p.skipOWS()
@@ -190,8 +193,13 @@ func (p *sfParser) parseInnerList() ([]sfInnerItem, error) {
 	}
 }
 
+// parseParams parses the parameters at the current position. Like
+// parseDictionary, it finds a repeated key with a set, made only when a
+// parameter is present because most inner list items have none.
 func (p *sfParser) parseParams() ([]sfParam, error) {
 	var params []sfParam
+
+	var seen map[string]bool
 
 	for p.pos < len(p.input) && p.input[p.pos] == ';' {
 		p.pos++
@@ -213,12 +221,15 @@ func (p *sfParser) parseParams() ([]sfParam, error) {
 			}
 		}
 
-		for i := range params {
-			if params[i].key == key {
-				return nil, errStructuredField
-			}
+		if seen == nil {
+			seen = make(map[string]bool)
 		}
 
+		if seen[key] {
+			return nil, errStructuredField
+		}
+
+		seen[key] = true
 		params = append(params, sfParam{key: key, value: value})
 	}
 

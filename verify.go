@@ -5,13 +5,17 @@ import (
 	"crypto/sha256"
 	"errors"
 	"net/http"
+	"strings"
 	"time"
 )
 
 // Bounds on the fields parsed, so a hostile request costs little.
 const (
-	maxSignatureFieldBytes = 8192
-	maxNonceBytes          = 256
+	maxSignatureFieldBytes = 4096
+	// maxSignatureMembers bounds the members of Signature-Input and
+	// Signature, counted by their separating commas.
+	maxSignatureMembers = 16
+	maxNonceBytes       = 256
 )
 
 // signature is the one signature of a request selected for verification.
@@ -42,7 +46,9 @@ type signature struct {
 type verified struct {
 	key      *hmacKey
 	replayID string
-	expiry   int64 // Unix nanoseconds
+	created  time.Time
+	// expires is zero when the signature has no expires parameter.
+	expires time.Time
 }
 
 // verifySignature checks the request's signature against the policy. It
@@ -82,20 +88,17 @@ func (m *Middleware) checkSignature(req *http.Request, sig *signature, now time.
 		return nil, reasonSignatureMismatch
 	}
 
-	// checkTimes bounded created by the current time, and expires lies
-	// below the default expiry when it passes this test, so neither
-	// product overflows.
-	expiry := sig.created*int64(time.Second) + int64(m.maxAge)
-	if sig.hasExpires && sig.expires <= expiry/int64(time.Second) {
-		expiry = sig.expires * int64(time.Second)
-	}
-
 	replayID := sig.keyID + "\x00n" + sig.nonce
 	if !sig.hasNonce {
 		replayID = sig.keyID + "\x00s" + string(sig.mac)
 	}
 
-	return &verified{key: key, replayID: replayID, expiry: expiry}, ""
+	result := &verified{key: key, replayID: replayID, created: time.Unix(sig.created, 0)}
+	if sig.hasExpires {
+		result.expires = time.Unix(sig.expires, 0)
+	}
+
+	return result, ""
 }
 
 // selectSignature parses Signature-Input and Signature and picks the
@@ -109,6 +112,10 @@ func (m *Middleware) selectSignature(req *http.Request) (*signature, string) {
 	}
 
 	if len(inputField) > maxSignatureFieldBytes || len(signatureField) > maxSignatureFieldBytes {
+		return nil, reasonSignatureMalformed
+	}
+
+	if strings.Count(inputField, ",") >= maxSignatureMembers || strings.Count(signatureField, ",") >= maxSignatureMembers {
 		return nil, reasonSignatureMalformed
 	}
 

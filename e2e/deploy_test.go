@@ -229,15 +229,20 @@ func certificateSHA256(c *harness.Certificate) string {
 
 // isInternalPath reports whether a lenient server would route the
 // request-target to /api/internal: one that decodes the path once,
-// ignores case, takes a backslash for a slash, and removes dot segments
-// and doubled slashes.
+// ignores case, takes a backslash for a slash, strips path parameters
+// (";" to the end of a segment), and removes dot segments and doubled
+// slashes.
 func isInternalPath(requestURI string) bool {
 	rawPath, _, _ := strings.Cut(requestURI, "?")
 	decoded, err := url.PathUnescape(rawPath)
 	if err != nil {
 		decoded = rawPath
 	}
-	decoded = strings.ReplaceAll(decoded, "\\", "/")
+	segments := strings.Split(strings.ReplaceAll(decoded, "\\", "/"), "/")
+	for i, segment := range segments {
+		segments[i], _, _ = strings.Cut(segment, ";")
+	}
+	decoded = strings.Join(segments, "/")
 	for strings.Contains(decoded, "//") {
 		decoded = strings.ReplaceAll(decoded, "//", "/")
 	}

@@ -10,9 +10,10 @@ import (
 // publicSpellings are request-targets that a lenient server routes to
 // /api/internal. Before routing, Traefik v3.6.12 decodes percent-encoded
 // unreserved characters and removes dot segments and doubled slashes
-// (entry point option sanitizePath, on by default). It keeps %2F and
-// %5C encoded, which a Go API decodes, so the block rule must accept
-// them as separators too.
+// (entry point option sanitizePath, on by default). It keeps %2F encoded
+// and a backslash or a semicolon inside a segment, while an API may
+// split the segment there and then remove dot segments, so the block
+// rule must treat them as separators too.
 var publicSpellings = []string{
 	"/api/internal/users/reset-otp",
 	"/api/internal",
@@ -38,7 +39,30 @@ var publicSpellings = []string{
 	"/./api/internal",
 	"/x%2F..%2Fapi/internal",
 	"/api%5Cinternal",
+	"/api%5cinternal",
 	"/api\\internal",
+	"/api/.%2Finternal",
+	"/api%2F.%2Finternal",
+	"/api/%2E%2Finternal",
+	"/api/x%2F..%2Finternal",
+	"/api/x/..%2Finternal",
+	"/api/x%2F../internal",
+	"/api%2F%2Finternal",
+	"/api\\.\\internal",
+	"/api\\x\\..\\internal",
+	"/api;v=1/internal",
+	"/api/;x/internal",
+	"/api/internal;x",
+}
+
+// doubleEncodedSpellings spell /api/internal with %25, which Traefik
+// v3.6.12 keeps encoded and forwards as it is. An API that decodes the
+// path once gets /api%2Finternal or /%61pi/internal, which are not
+// /api/internal, so the block rule may let them through.
+var doubleEncodedSpellings = []string{
+	"/api%252Finternal",
+	"/api%255Cinternal",
+	"/%2561pi/internal",
 }
 
 // TestPublicHostBlocksInternalPath checks that /api/internal, however
@@ -78,6 +102,18 @@ func TestPublicHostBlocksInternalPath(t *testing.T) {
 					}
 					if n := len(d.received()); n != 0 {
 						t.Errorf("upstreams received %d requests, want 0", n)
+					}
+				})
+			}
+
+			for _, target := range doubleEncodedSpellings {
+				t.Run(target, func(t *testing.T) {
+					d.resetUpstreams()
+					rawRequest(t, d, d.publicHost, d.publicCert, http.MethodGet, target, d.publicHost)
+					for _, r := range d.received() {
+						if isInternalPath(r.RequestURI) {
+							t.Errorf("upstream received internal path %s", r.RequestURI)
+						}
 					}
 				})
 			}

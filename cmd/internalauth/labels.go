@@ -24,11 +24,27 @@ const (
 	// an allowlist of it rejects every request with 403.
 	unmatchableRange = "255.255.255.255/32"
 
-	// blockPathPattern matches /api/internal in any letter case, since the
-	// API may route it so, and after repeated slashes. Traefik has already
-	// removed dot segments and decoded percent-encoded unreserved
-	// characters when it matches the path.
-	blockPathPattern = "(?i)^/api/+internal"
+	// blockPathPattern matches the paths that an API may route to
+	// /api/internal, in any letter case. Traefik v3.6.12 matches rules
+	// after it decodes percent-encoded unreserved characters and removes
+	// dot segments and doubled slashes, so a path without the ambiguous
+	// characters below only needs /api/internal in it. With them, an API
+	// may find segments that Traefik did not see, then remove dot
+	// segments, as in /api/x%2F..%2Finternal. A regexp cannot count dot
+	// segments against the segments they remove, so such a path is
+	// blocked whenever it contains "api" before "internal".
+	//
+	// NOTE: Traefik keeps %25 encoded too, so /api%252Finternal reaches
+	// the API, which gets /api%2Finternal after decoding once. An API
+	// that decodes the path twice would route it to /api/internal.
+	blockPathPattern = `(?i)/api/+internal|` +
+		ambiguousPathCharacters + `.*api.*internal|api.*` + ambiguousPathCharacters + `.*internal`
+
+	// ambiguousPathCharacters are kept inside a segment by Traefik's
+	// router, but an API may split or strip a segment at them. They are
+	// %2F, which Traefik keeps encoded, a backslash, which the router
+	// also gets for %5C, and the semicolon of a path parameter.
+	ambiguousPathCharacters = `(\\|%2F|%5C|;)`
 )
 
 // label is one docker label. Labels keep the order render builds them

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -135,7 +136,7 @@ func TestRenderInfraManagerLabels(t *testing.T) {
 	assert.Len(t, strings.Split(labels[plugin+"pins"], ","), 2)
 
 	block := "traefik.http.routers.portal-internal-block."
-	assert.Equal(t, "Host(`portal.example.com`) && PathRegexp(`(?i)^/api/+internal`)", labels[block+"rule"])
+	assert.Equal(t, "Host(`portal.example.com`) && PathRegexp(`"+wantBlockPattern+"`)", labels[block+"rule"])
 	assert.Equal(t, "apiinternal-deny-all", labels[block+"middlewares"])
 	assert.Equal(t, "noop@internal", labels[block+"service"])
 	assert.Equal(t, "internal@file", labels[block+"tls.options"])
@@ -155,9 +156,56 @@ func TestRenderAPIManagerBlocksStandardHost(t *testing.T) {
 	assert.Equal(t, "api", labels["traefik.http.routers.apiinternal.service"])
 	assert.Equal(t, "apiinternal-auth", labels["traefik.http.routers.apiinternal.middlewares"])
 	assert.NotContains(t, labels, "traefik.http.middlewares.apiinternal-allowlist.ipAllowList.sourceRange")
-	assert.Equal(t, "Host(`api.example.com`) && PathRegexp(`(?i)^/api/+internal`)",
+	assert.Equal(t, "Host(`api.example.com`) && PathRegexp(`"+wantBlockPattern+"`)",
 		labels["traefik.http.routers.api-internal-block.rule"])
 	assert.Equal(t, "internal@file", labels["traefik.http.routers.api-internal-block.tls.options"])
+}
+
+// wantBlockPattern is the block router's regexp as the labels must
+// spell it: Traefik's rule parser reads the backquoted text literally.
+const wantBlockPattern = `(?i)/api/+internal|(\\|%2F|%5C|;).*api.*internal|api.*(\\|%2F|%5C|;).*internal`
+
+// TestBlockPathPattern matches the pattern against paths as Traefik
+// v3.6.12's router sees them: unreserved characters decoded, dot
+// segments and doubled slashes removed, %2F kept encoded, %5C decoded
+// to a backslash.
+func TestBlockPathPattern(t *testing.T) {
+	pattern := regexp.MustCompile(blockPathPattern)
+
+	for _, path := range []string{
+		"/api/internal",
+		"/api/internal/users/reset-otp",
+		"/API/Internal",
+		"/x/api/internal",
+		"/api%2Finternal",
+		"/api%2finternal",
+		"/%2Fapi%2Finternal",
+		"/api\\internal",
+		"/api\\.\\internal",
+		"/api/.%2Finternal",
+		"/api%2F.%2Finternal",
+		"/api/x%2F..%2Finternal",
+		"/api/x/..%2Finternal",
+		"/x%2F..%2Fapi/internal",
+		"/api;v=1/internal",
+		"/api/;x/internal",
+		"/api/internal;x",
+	} {
+		assert.True(t, pattern.MatchString(path), "pattern must match %s", path)
+	}
+
+	for _, path := range []string{
+		"/api/users",
+		"/api/users/internal",
+		"/apiinternal",
+		"/internal/api",
+		"/internal%2Fapi",
+		"/api/files/a%2Fb",
+		// An API that decodes once gets /api%2Finternal, not /api/internal.
+		"/api%252Finternal",
+	} {
+		assert.False(t, pattern.MatchString(path), "pattern must not match %s", path)
+	}
 }
 
 // parseLabelLines reads KEY=VALUE lines and fails on anything else or on

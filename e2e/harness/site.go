@@ -20,6 +20,10 @@ type Site struct {
 
 	// Env is Traefik's extra environment, for keys[].secretEnv.
 	Env []string
+
+	// Static is static configuration in YAML that replaces sections of
+	// the harness's own, see TraefikOptions.Static.
+	Static []byte
 }
 
 // TraefikOptions converts the containers' labels the way the docker
@@ -42,7 +46,7 @@ func (s *Site) TraefikOptions() (TraefikOptions, error) {
 		files[name] = content
 	}
 
-	return TraefikOptions{Dynamic: files, Env: s.Env}, nil
+	return TraefikOptions{Dynamic: files, Env: s.Env, Static: s.Static}, nil
 }
 
 // Container returns the container with the given name, or nil.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -15,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"go.yaml.in/yaml/v3"
 )
 
 const (
@@ -52,6 +55,8 @@ type Traefik struct {
 	// TraefikOptions.Debug is set, and is empty otherwise.
 	DebugAddr string
 
+	logLevel string
+
 	cmd  *exec.Cmd
 	done chan error
 }
@@ -68,6 +73,13 @@ type TraefikOptions struct {
 	// PluginDir is the plugin's source directory. Empty means the
 	// repository root.
 	PluginDir string
+
+	// Static is static configuration in YAML, such as the static.yml of
+	// internalauth render. Each of its top-level sections replaces the
+	// harness's own. It may not contain entryPoints, providers or ping,
+	// which the harness sets itself, and its local plugins must name the
+	// plugin's module, the only one the harness lays out.
+	Static []byte
 
 	// Debug adds Traefik's API with its debug endpoints, such as
 	// /debug/pprof/, on a loopback entry point at Traefik.DebugAddr.
@@ -180,15 +192,20 @@ func LaunchTraefik(dir string, opts TraefikOptions) (*Traefik, error) {
 			return nil, err
 		}
 	}
-	if err := LayOutPlugin(pluginDir, tr.Dir); err != nil {
-		return nil, err
-	}
 	if opts.Debug {
 		if tr.DebugAddr, err = freeAddr(); err != nil {
 			return nil, err
 		}
 	}
-	if err := tr.writeConfig(opts.Dynamic, opts.LogLevel); err != nil {
+	tr.logLevel = opts.LogLevel
+	static, err := tr.staticConfig(opts.Static)
+	if err != nil {
+		return nil, err
+	}
+	if err := LayOutPlugin(pluginDir, tr.Dir); err != nil {
+		return nil, err
+	}
+	if err := tr.writeConfig(static, opts.Dynamic); err != nil {
 		return nil, err
 	}
 
@@ -261,19 +278,14 @@ func (tr *Traefik) logPath() string {
 	return filepath.Join(tr.Dir, "traefik.log")
 }
 
-// writeConfig writes the static configuration and the dynamic files,
-// with the probe router added.
-func (tr *Traefik) writeConfig(dynamicFiles map[string][]byte, logLevel string) error {
+// staticConfig returns the static configuration: the harness's own,
+// with the sections of extra, a YAML document, in place of its own.
+func (tr *Traefik) staticConfig(extra []byte) (map[string]any, error) {
+	logLevel := tr.logLevel
 	if logLevel == "" {
 		logLevel = "DEBUG"
 	}
 
-	dynamicDir := filepath.Join(tr.Dir, "dynamic")
-	if err := os.MkdirAll(dynamicDir, 0o755); err != nil {
-		return err
-	}
-
-	// JSON is valid YAML, and the file provider reads .yml files.
 	static := map[string]any{
 		"global": map[string]any{"checkNewVersion": false, "sendAnonymousUsage": false},
 		"log":    map[string]any{"level": logLevel, "noColor": true},
@@ -283,7 +295,7 @@ func (tr *Traefik) writeConfig(dynamicFiles map[string][]byte, logLevel string) 
 		},
 		"ping": map[string]any{"manualRouting": true},
 		"providers": map[string]any{
-			"file": map[string]any{"directory": dynamicDir, "watch": false},
+			"file": map[string]any{"directory": filepath.Join(tr.Dir, "dynamic"), "watch": false},
 		},
 		"experimental": map[string]any{
 			"localPlugins": map[string]any{
@@ -296,6 +308,83 @@ func (tr *Traefik) writeConfig(dynamicFiles map[string][]byte, logLevel string) 
 		static["api"] = map[string]any{"insecure": true, "debug": true}
 		static["entryPoints"].(map[string]any)["traefik"] = map[string]any{"address": tr.DebugAddr}
 	}
+	if len(extra) == 0 {
+		return static, nil
+	}
+
+	var sections map[string]any
+	if err := yaml.Unmarshal(extra, &sections); err != nil {
+		return nil, fmt.Errorf("parse static configuration: %w", err)
+	}
+	for name, section := range sections {
+		if isOneOf(name, "entryPoints", "providers", "ping") {
+			return nil, fmt.Errorf("static configuration sets %s, which the harness sets itself: leave it out", name)
+		}
+		for key := range static {
+			if strings.EqualFold(key, name) {
+				delete(static, key)
+			}
+		}
+		static[name] = section
+	}
+
+	return static, checkLocalPlugins(static)
+}
+
+// checkLocalPlugins verifies that the static configuration loads the
+// plugin as a local plugin from the module the harness lays out.
+func checkLocalPlugins(static map[string]any) error {
+	plugins := lookup(asMap(lookup(static, "experimental")), "localPlugins")
+	if len(asMap(plugins)) == 0 {
+		return errors.New("static configuration declares no experimental.localPlugins; " +
+			"the harness runs the plugin from plugins-local only")
+	}
+	for alias, plugin := range asMap(plugins) {
+		module := lookup(asMap(plugin), "moduleName")
+		if module != PluginModule {
+			return fmt.Errorf("local plugin %s has moduleName %v; the harness lays out %s only", alias, module, PluginModule)
+		}
+	}
+
+	return nil
+}
+
+// lookup returns the value of name in m, or nil, matching the key
+// case-insensitively as Traefik matches static configuration keys.
+func lookup(m map[string]any, name string) any {
+	for key, value := range m {
+		if strings.EqualFold(key, name) {
+			return value
+		}
+	}
+
+	return nil
+}
+
+func isOneOf(key string, names ...string) bool {
+	for _, name := range names {
+		if strings.EqualFold(key, name) {
+			return true
+		}
+	}
+
+	return false
+}
+
+func asMap(value any) map[string]any {
+	m, _ := value.(map[string]any)
+	return m
+}
+
+// writeConfig writes the static configuration and the dynamic files,
+// with the probe router added.
+func (tr *Traefik) writeConfig(static map[string]any, dynamicFiles map[string][]byte) error {
+	dynamicDir := filepath.Join(tr.Dir, "dynamic")
+	if err := os.MkdirAll(dynamicDir, 0o755); err != nil {
+		return err
+	}
+
+	// JSON is valid YAML, and the file provider reads .yml files.
 	if err := writeJSON(filepath.Join(tr.Dir, "traefik.yml"), static); err != nil {
 		return err
 	}
@@ -403,6 +492,10 @@ func (tr *Traefik) Client(p *PKI, opts ClientOptions) *http.Client {
 			return dialer.DialContext(ctx, network, tr.HTTPSAddr)
 		},
 		DisableKeepAlives: true,
+		// Requests with "Expect: 100-continue" wait for the interim
+		// response, so a rejection of a large body arrives before it is
+		// sent instead of as a connection reset.
+		ExpectContinueTimeout: 5 * time.Second,
 	}
 
 	return &http.Client{Transport: transport, Timeout: 15 * time.Second}

@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 
 	"github.com/internalauth/internalauth"
@@ -21,8 +23,8 @@ const target = "/api/internal/users/reset-otp"
 // checkAll runs every checkpoint in order and returns the number that
 // failed.
 func (d *demo) checkAll() int {
-	args := d.curlArgs(nil)
-	fmt.Printf("the documented verification:\n  curl %s\n\n", strings.Join(args, " "))
+	args := d.curlArgs()
+	fmt.Printf("the documented verification:\n  curl %s\n\n", shellJoin(args))
 
 	verbose, status, body, err := d.curl(args)
 	if err != nil {
@@ -40,6 +42,9 @@ func (d *demo) checkAll() int {
 	}
 
 	d.report("a signed request reaches the API with the key id and certificate headers", d.checkSigned())
+	d.report("internalauth sign, as printed with -keep, gets 200 for a GET and a POST", d.checkSignCommand())
+	d.report("internalauth sign --print-headers and curl -H @FILE, as printed with -keep, get 200",
+		d.checkSignedCurl())
 	d.report("without a client certificate the handshake fails", d.checkHandshakeFails(nil))
 	d.report("a standard-PKI client certificate fails the handshake", d.checkHandshakeFails(d.pki.Standard))
 	d.report("an unrelated CA's client certificate fails the handshake", d.checkHandshakeFails(d.pki.Other))
@@ -51,8 +56,8 @@ func (d *demo) checkAll() int {
 }
 
 // curlArgs returns the documented curl command's arguments, with extra
-// headers.
-func (d *demo) curlArgs(headers []string) []string {
+// arguments before the URL.
+func (d *demo) curlArgs(extra ...string) []string {
 	args := []string{
 		"-v",
 		"--cacert", d.pki.ServerCA.CertFile,
@@ -60,11 +65,40 @@ func (d *demo) curlArgs(headers []string) []string {
 		"--key", d.pki.Pinned.KeyFile,
 		"--resolve", harness.InternalHost + ":" + d.traefik.Port() + ":127.0.0.1",
 	}
-	for _, header := range headers {
-		args = append(args, "-H", "'"+header+"'")
-	}
+	args = append(args, extra...)
 
 	return append(args, d.internalURL(target))
+}
+
+// signArgs returns the arguments of internalauth sign that send a
+// request to the demo's route, with extra arguments before the URL.
+func (d *demo) signArgs(extra ...string) []string {
+	args := append(d.signKeyArgs(),
+		"--cacert", d.pki.ServerCA.CertFile,
+		"--cert", d.pki.Pinned.CertFile,
+		"--key", d.pki.Pinned.KeyFile,
+		"--resolve", harness.InternalHost+":"+d.traefik.Port()+":127.0.0.1")
+	args = append(args, extra...)
+
+	return append(args, d.internalURL(target))
+}
+
+// printHeadersArgs returns the arguments of internalauth sign that print
+// the signature headers for curl, which then sends the request itself.
+func (d *demo) printHeadersArgs() []string {
+	return append(d.signKeyArgs(), "--print-headers", d.internalURL(target))
+}
+
+// signKeyArgs returns the subcommand and the HMAC key's flags. The key
+// file holds the key in hex, matching keys[0].encoding in the examples.
+func (d *demo) signKeyArgs() []string {
+	return []string{"sign", "--key-id", keyID, "--key-file", d.keyFile, "--key-encoding", "hex"}
+}
+
+// signatureFile is where the printed recipe saves the headers of
+// internalauth sign --print-headers for curl.
+func (d *demo) signatureFile() string {
+	return filepath.Join(d.dir, "signature.txt")
 }
 
 // curl runs curl with args and returns its verbose output, the status
@@ -118,6 +152,71 @@ func (d *demo) checkSigned() error {
 	sum := sha256.Sum256(d.pki.Pinned.Cert.Raw)
 	if got := received[0].Header.Get(internalauth.DefaultCertificateHeader); got != hex.EncodeToString(sum[:]) {
 		return fmt.Errorf("API header %s = %q, want the pinned certificate's SHA-256", internalauth.DefaultCertificateHeader, got)
+	}
+
+	return nil
+}
+
+// postArgs make internalauth sign send a POST with a JSON body, which
+// the signature covers through Content-Digest.
+var postArgs = []string{"-X", "POST", "-H", "Content-Type: application/json", "-d", `{"user":42}`}
+
+// checkSignCommand sends a GET and a POST with the built internalauth
+// sign, as the printed recipes do, and checks that the API received
+// each.
+func (d *demo) checkSignCommand() error {
+	for _, extra := range [][]string{nil, postArgs} {
+		d.api.Reset()
+
+		var stdout, stderr bytes.Buffer
+		cmd := exec.Command(d.command, d.signArgs(extra...)...)
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		if err := cmd.Run(); err != nil {
+			return fmt.Errorf("internalauth sign %s: %w: %s", strings.Join(extra, " "), err,
+				strings.TrimSpace(stderr.String()))
+		}
+
+		if err := d.expectAPIReceivedSigned(); err != nil {
+			return err
+		}
+	}
+
+	return nil
+}
+
+// checkSignedCurl runs the printed two-step recipe: internalauth sign
+// --print-headers writes the headers to a file, and curl sends them.
+func (d *demo) checkSignedCurl() error {
+	d.api.Reset()
+
+	headers, err := exec.Command(d.command, d.printHeadersArgs()...).Output()
+	if err != nil {
+		return fmt.Errorf("internalauth sign --print-headers: %w", err)
+	}
+	if err := os.WriteFile(d.signatureFile(), headers, 0o600); err != nil {
+		return err
+	}
+
+	_, status, body, err := d.curl(d.curlArgs("-H", "@"+d.signatureFile()))
+	if err != nil {
+		return err
+	}
+	if status != http.StatusOK {
+		return fmt.Errorf("status %d, want 200: %s", status, body)
+	}
+
+	return d.expectAPIReceivedSigned()
+}
+
+// expectAPIReceivedSigned checks that the API received one request for
+// the target, with the key id the plugin sets.
+func (d *demo) expectAPIReceivedSigned() error {
+	received := d.api.Requests()
+	if len(received) != 1 || received[0].Path != target {
+		return fmt.Errorf("API received %d requests, want 1 for %s", len(received), target)
+	}
+	if got := received[0].Header.Get(internalauth.DefaultKeyIDHeader); got != keyID {
+		return fmt.Errorf("API header %s = %q, want %q", internalauth.DefaultKeyIDHeader, got, keyID)
 	}
 
 	return nil
@@ -225,31 +324,48 @@ func lastLine(text string) string {
 }
 
 // printRecipes prints the commands to try by hand while the demo keeps
-// running.
+// running. The signing commands are those that checkSignCommand and
+// checkSignedCurl ran.
 func (d *demo) printRecipes() {
 	fmt.Printf("\nTry it by hand. Files are in %s.\n", d.dir)
-	fmt.Printf("\nUnsigned, answered 401 signature_missing by the plugin:\n  curl %s\n",
-		strings.Join(d.curlArgs(nil), " "))
+	fmt.Printf("\nUnsigned, answered 401 signature_missing by the plugin:\n  curl %s\n", shellJoin(d.curlArgs()))
 
-	req, err := d.signedRequest()
-	if err == nil {
-		var headers []string
-		for _, name := range []string{"Content-Digest", "Signature-Input", "Signature"} {
-			headers = append(headers, name+": "+req.Header.Get(name))
-		}
-		fmt.Printf("\nSigned, accepted once within 5 minutes (each nonce is single-use):\n  curl %s\n",
-			strings.Join(d.curlArgs(headers), " "))
+	fmt.Printf("\nSigned and sent by internalauth sign (-v also prints the key's check value):\n  %s\n",
+		shellJoin(append([]string{d.command}, d.signArgs()...)))
+
+	fmt.Printf("\nA POST with a JSON body, covered by Content-Digest:\n  %s\n",
+		shellJoin(append([]string{d.command}, d.signArgs(postArgs...)...)))
+
+	fmt.Printf("\nSigned by internalauth sign --print-headers and sent by curl. Each signature\n"+
+		"passes once, since the plugin remembers its nonce:\n  %s > %s\n  curl %s\n",
+		shellJoin(append([]string{d.command}, d.printHeadersArgs()...)),
+		shellQuote(d.signatureFile()),
+		shellJoin(d.curlArgs("-H", "@"+d.signatureFile())))
+}
+
+// shellJoin quotes each argument for a POSIX shell and joins them.
+func shellJoin(args []string) string {
+	quoted := make([]string, len(args))
+	for i, arg := range args {
+		quoted[i] = shellQuote(arg)
 	}
 
-	// TODO: print an `internalauth sign` command here once
-	// cmd/internalauth implements it; it reports "not implemented yet".
-	fmt.Printf(`
-Sign your own requests from Go, with the key id %q and the hex key in
-%s:
+	return strings.Join(quoted, " ")
+}
 
-  key, _ := internalauth.DecodeKey(fileContent, "hex")
-  req, _ := http.NewRequest("GET", %q, nil)
-  // Sign sets Content-Digest, Signature-Input and Signature.
-  err := internalauth.Sign(req, %q, key, nil)
-`, keyID, d.keyFile, d.internalURL(target), keyID)
+// shellQuote returns arg as is when a POSIX shell would read it back
+// unchanged, and in single quotes otherwise.
+func shellQuote(arg string) string {
+	safe := arg != ""
+	for _, c := range arg {
+		if !strings.ContainsRune("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789@%+=:,./-_", c) {
+			safe = false
+			break
+		}
+	}
+	if safe {
+		return arg
+	}
+
+	return "'" + strings.ReplaceAll(arg, "'", `'\''`) + "'"
 }

@@ -1,8 +1,9 @@
 // Command demo runs one compose example on loopback: it makes a
-// throwaway PKI, starts the upstreams and Traefik with the plugin, walks
-// through the documented verification printing each checkpoint and its
-// result, and stops. With -keep it then keeps everything running and
-// prints commands to try by hand, until interrupted.
+// throwaway PKI, builds the internalauth command, starts the upstreams
+// and Traefik with the plugin, walks through the documented verification
+// printing each checkpoint and its result, and stops. With -keep it then
+// keeps everything running and prints curl and internalauth sign
+// commands to try by hand, until interrupted.
 package main
 
 import (
@@ -103,6 +104,7 @@ type demo struct {
 	pki      *harness.PKI
 	key      []byte
 	keyFile  string
+	command  string // the internalauth binary
 	api      *harness.Upstream
 	portal   *harness.Upstream
 	traefik  *harness.Traefik
@@ -120,6 +122,11 @@ func start(example harness.Example, dir string) (*demo, error) {
 		return nil, err
 	}
 	d.pki = pki
+
+	fmt.Println("building the internalauth command")
+	if d.command, err = harness.BuildCommand(mkdir(dir, "bin")); err != nil {
+		return nil, err
+	}
 
 	if d.api, err = harness.NewUpstream("api", nil); err != nil {
 		return d, err
