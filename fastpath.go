@@ -33,7 +33,7 @@ var canonicalInput = regexp.MustCompile(`^([a-z*][a-z0-9_.*-]*)=(\(((?:` + canon
 // and tag (optional), in that order, with string values that need no
 // escaping. One match extracts every parameter, which keeps the common
 // case to a few interpreted statements.
-var signedInput = regexp.MustCompile(`^([a-z*][a-z0-9_.*-]*)=(\(((?:"[a-z0-9@!#$%&'*+.^_` + "`" + `|~-]+")(?: "[a-z0-9@!#$%&'*+.^_` + "`" + `|~-]+")*)?\)` +
+var signedInput = regexp.MustCompile(`^([a-z*][a-z0-9_.*-]*)=(\(((?:` + canonicalComponent + `)(?: ` + canonicalComponent + `)*)?\)` +
 	`;created=(0|[1-9][0-9]{0,14})(?:;expires=(0|[1-9][0-9]{0,14}))?` +
 	`;nonce="([ !#-\[\]-~]{1,256})";keyid="([ !#-\[\]-~]*)";alg="([ !#-\[\]-~]*)"(?:;tag="([ !#-\[\]-~]+)")?)$`)
 

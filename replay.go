@@ -49,9 +49,8 @@ func newReplayCache(capacity int) *replayCache {
 // nanoseconds. deadline must not be before expiry, and must not decrease
 // between calls for eviction to stay prompt.
 func (c *replayCache) insert(id string, expiry, now, deadline int64) insertResult {
-	// No defer and no call when nothing expired: under yaegi each one
-	// costs as much as the map operations.
 	c.mu.Lock()
+	defer c.mu.Unlock()
 
 	c.evict(now)
 
@@ -59,22 +58,14 @@ func (c *replayCache) insert(id string, expiry, now, deadline int64) insertResul
 		return replayed
 	}
 
-	result := inserted
-	previous, ok := c.expiries[id]
-
-	switch {
-	case ok && previous > now:
-		result = replayed
-	case len(c.expiries) >= c.capacity:
-		result = cacheFull
-	default:
-		c.expiries[id] = expiry
-		c.queue = append(c.queue, replayEntry{id: id, expiry: expiry, deadline: deadline})
+	if len(c.expiries) >= c.capacity {
+		return cacheFull
 	}
 
-	c.mu.Unlock()
+	c.expiries[id] = expiry
+	c.queue = append(c.queue, replayEntry{id: id, expiry: expiry, deadline: deadline})
 
-	return result
+	return inserted
 }
 
 // insertSignature records a verified signature until it can no longer
