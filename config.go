@@ -78,6 +78,13 @@ func (m *Middleware) setKeysAndPins(cfg *Config) ([]string, error) {
 		return nil, err
 	}
 
+	// m.pins accepts a certificate pinned anywhere; globalPins only those
+	// pinned for every unrestricted key.
+	m.globalPins, err = parsePins("pins", cfg.Pins)
+	if err != nil {
+		return nil, err
+	}
+
 	unrestricted := 0
 
 	for i, keyConfig := range cfg.Keys {
@@ -94,6 +101,10 @@ func (m *Middleware) setKeysAndPins(cfg *Config) ([]string, error) {
 
 		m.keys[key.id] = key
 
+		if key.warning != "" {
+			warnings = append(warnings, key.warning)
+		}
+
 		if key.inline {
 			warnings = append(warnings, fmt.Sprintf("%s: key %q is inline in the configuration, "+
 				"where Traefik's API and docker inspect show it; use secretFile or secretEnv", field, key.id))
@@ -104,6 +115,8 @@ func (m *Middleware) setKeysAndPins(cfg *Config) ([]string, error) {
 
 			continue
 		}
+
+		m.keyPins = true
 
 		for sum := range key.pins.certificates {
 			pins.certificates[sum] = struct{}{}
@@ -190,6 +203,11 @@ func (m *Middleware) setComponents(cfg *Config) ([]string, error) {
 
 	for i, raw := range components {
 		name := strings.TrimSpace(raw)
+
+		if strings.ContainsAny(name, " \t") {
+			return nil, fmt.Errorf("components[%d]: %q holds several names; components is a list, "+
+				"give one component per item (in labels, separate them with commas)", i, raw)
+		}
 
 		if name != strings.ToLower(name) || checkComponentName(name) != nil {
 			return nil, fmt.Errorf("components[%d]: %q is not supported; use lowercase field names "+

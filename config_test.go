@@ -228,3 +228,13 @@ func FuzzNew(f *testing.F) {
 type discard struct{}
 
 func (d discard) Write(p []byte) (int, error) { return len(p), nil }
+
+func TestNewRejectsComponentsAsOneString(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.Components = []string{"@method @authority @path"}
+
+	_, err := New(context.Background(), &nextRecorder{}, cfg, "x")
+
+	assert.ErrorContains(t, err, "components[0]")
+	assert.ErrorContains(t, err, "one component per item")
+}

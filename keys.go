@@ -22,6 +22,8 @@ type hmacKey struct {
 	pins *pinSet
 	// inline is set for a key given in the configuration itself.
 	inline bool
+	// warning, when set, describes a doubtful key value for the start-up log.
+	warning string
 }
 
 // loadKey validates one key configuration and reads its value. field
@@ -52,6 +54,11 @@ func loadKey(field string, cfg KeyConfig) (*hmacKey, error) {
 	}
 
 	key := &hmacKey{id: cfg.ID, secret: secret, inline: inline}
+
+	if strings.EqualFold(cfg.Encoding, "base64") && looksHex(text) {
+		key.warning = fmt.Sprintf("%s: key %q is declared base64 but is written in hex digits only; "+
+			"if it is hex, set encoding: hex, or signers and the middleware will disagree on the key", field, cfg.ID)
+	}
 
 	if len(cfg.Pins) > 0 {
 		key.pins, err = parsePins(field+".pins", cfg.Pins)
@@ -156,4 +163,12 @@ func envNameForMessage(name string) string {
 	}
 
 	return name
+}
+
+// looksHex reports whether text is at least 64 hex digits and nothing
+// else: such a key was probably made with openssl rand -hex 32.
+func looksHex(text []byte) bool {
+	trimmed := strings.TrimSpace(string(text))
+
+	return len(trimmed) >= 64 && spanOf(trimmed, digits+"abcdefABCDEF") == len(trimmed)
 }

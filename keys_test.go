@@ -111,3 +111,15 @@ func TestIsEnvName(t *testing.T) {
 	assert.False(t, isEnvName("A-B"))
 	assert.False(t, isEnvName(""))
 }
+
+func TestLoadKeyWarnsHexDeclaredBase64(t *testing.T) {
+	hexKey := "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+	key, err := loadKey("keys[0]", KeyConfig{ID: "k", Secret: hexKey, Encoding: "base64"})
+	require.NoError(t, err)
+	assert.Contains(t, key.warning, "set encoding: hex")
+
+	key, err = loadKey("keys[0]", KeyConfig{ID: "k", Secret: hexKey, Encoding: "hex"})
+	require.NoError(t, err)
+	assert.Empty(t, key.warning)
+}

@@ -7,6 +7,7 @@ package internalauth
 import (
 	"context"
 	"crypto/sha256"
+	"crypto/x509"
 	"encoding/hex"
 	"fmt"
 	"net/http"
@@ -126,6 +127,8 @@ type Middleware struct {
 
 	keys            map[string]*hmacKey
 	pins            *pinSet
+	globalPins      *pinSet
+	keyPins         bool
 	allowUnverified bool
 	serverName      string
 
@@ -243,7 +246,7 @@ func (m *Middleware) authorize(req *http.Request) (keyID, reason string) {
 	}
 	leaf := req.TLS.PeerCertificates[0]
 
-	if result.key.pins != nil && !result.key.pins.match(leaf) {
+	if !m.keyAllowed(result.key, leaf) {
 		return keyID, reasonKeyNotAllowed
 	}
 
@@ -263,4 +266,15 @@ func (m *Middleware) authorize(req *http.Request) (keyID, reason string) {
 	req.Header.Set(m.certificateHeader, hex.EncodeToString(sum[:]))
 
 	return keyID, ""
+}
+
+// keyAllowed reports whether key may sign for the client certificate
+// leaf. A key with pins accepts only those certificates, and a
+// certificate pinned only on some keys may use only those keys.
+func (m *Middleware) keyAllowed(key *hmacKey, leaf *x509.Certificate) bool {
+	if key.pins != nil {
+		return key.pins.match(leaf)
+	}
+
+	return !m.keyPins || m.globalPins.match(leaf)
 }

@@ -541,3 +541,22 @@ func FuzzServeHTTP(f *testing.F) {
 		}
 	})
 }
+
+func TestServeHTTPKeyPinnedCertificateLimitedToItsKey(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.Keys = append(cfg.Keys, KeyConfig{
+		ID: "other-key", Secret: "another key of thirty-two bytes!", Pins: []string{certificatePin(otherCert)},
+	})
+	m, next := newTestMiddleware(t, cfg)
+
+	// The other certificate is pinned only for other-key, so it may not
+	// sign with the unrestricted ops-2026.
+	req := newSignedRequest(t, http.MethodGet, testURL, "", nil)
+	req.TLS = verifiedState(otherCert)
+
+	assertProblem(t, serve(m, req), http.StatusForbidden, "key_not_allowed")
+
+	// The globally pinned certificate still uses ops-2026.
+	assert.Equal(t, http.StatusNoContent, serve(m, newSignedRequest(t, http.MethodGet, testURL, "", nil)).Code)
+	assert.Equal(t, 1, next.count())
+}
