@@ -12,6 +12,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/internalauth/internalauth"
 )
 
 // expiryWarning is how long before a certificate expires check starts
@@ -55,6 +57,7 @@ func checkTLSFiles(s settings, now time.Time) []finding {
 
 	if server != nil {
 		findings = append(findings, checkServerIssuer(server, clientCAs)...)
+		findings = append(findings, checkPinsNameClients(s.pins, server)...)
 	}
 
 	return findings
@@ -198,23 +201,73 @@ func comparePKIs(clientCAs, standardCAs []*x509.Certificate) []finding {
 }
 
 // checkServerIssuer warns when the client CA issued the server
-// certificate and that certificate may also authenticate a client: its
-// holder could then pass the TLS layer as a caller. Pins still stop it
-// unless it is pinned.
+// certificate. The client CA should issue callers' certificates only,
+// so that each certificate it issues is a caller's. A server certificate
+// that may also authenticate a client is worse, because its holder could
+// pass the TLS layer as a caller. Pins still stop it unless it is pinned.
 func checkServerIssuer(server *x509.Certificate, clientCAs []*x509.Certificate) []finding {
-	if !allowsUsage(server, x509.ExtKeyUsageClientAuth) {
-		return nil
-	}
-
 	for _, ca := range clientCAs {
-		if server.CheckSignatureFrom(ca) == nil {
+		if server.CheckSignatureFrom(ca) != nil {
+			continue
+		}
+
+		if allowsUsage(server, x509.ExtKeyUsageClientAuth) {
 			return []finding{warningf(varSSLCert, "issued by %s, the client CA, and valid for client "+
 				"authentication too, so its key could pass the dedicated mTLS as a caller; issue the server "+
 				"certificate for serverAuth only, or from another CA", describeCertificate(ca))}
 		}
+
+		return []finding{warningf(varSSLCA, "%s also issued the server certificate %s; keep the client "+
+			"CA dedicated to callers' certificates and issue the server certificate from another CA, "+
+			"the one callers pass to --cacert", describeCertificate(ca), varSSLCert)}
 	}
 
 	return nil
+}
+
+// checkPinsNameClients warns about a pin of the server certificate or of
+// its key: a pin names the client certificate that a caller presents,
+// and pinning the server's would let no caller in.
+func checkPinsNameClients(pins []string, server *x509.Certificate) []finding {
+	certificatePin, keyPin := internalauth.CertificatePins(server)
+	certificateDigest := strings.ToLower(strings.ReplaceAll(certificatePin, ":", ""))
+
+	var findings []finding
+
+	for _, pin := range pins {
+		if pinNames(pin, certificateDigest, keyPin) {
+			findings = append(findings, warningf(varClientPins, "%q is a pin of the server certificate "+
+				"%s; pin each caller's client certificate instead, as internalauth fingerprint client.crt "+
+				"prints it", pin, varSSLCert))
+		}
+	}
+
+	return findings
+}
+
+// pinNames reports whether pin, already validated, names the certificate
+// whose SHA-256 is certificateDigest (lowercase hex) or the key whose pin
+// is keyPin (sha256//<base64>). A certificate pin ends with its 64 hex
+// digits whatever its prefix and colons, and a key pin may list several
+// keys separated by ";".
+func pinNames(pin, certificateDigest, keyPin string) bool {
+	const prefix = "sha256//"
+
+	if !strings.HasPrefix(strings.ToLower(pin), prefix) {
+		return strings.HasSuffix(strings.ToLower(strings.ReplaceAll(pin, ":", "")), certificateDigest)
+	}
+
+	// The prefix may be in any letter case, but base64 is case-sensitive.
+	keyDigest := strings.TrimPrefix(keyPin, prefix)
+
+	for _, part := range strings.Split(pin, ";") {
+		part = strings.TrimSpace(part)
+		if strings.HasPrefix(strings.ToLower(part), prefix) && part[len(prefix):] == keyDigest {
+			return true
+		}
+	}
+
+	return false
 }
 
 func checkValidity(variable, description string, cert *x509.Certificate, now time.Time) []finding {

@@ -47,7 +47,7 @@ func check(args []string, stdin io.Reader, stdout, stderr io.Writer, environ []s
 	findings = append(findings, variableFindings...)
 
 	if s.enabled && s.role != rolePortalManager {
-		findings = append(findings, checkHMACKey(vars[varHMAC], s.hmacEncoding)...)
+		findings = append(findings, checkHMACKey(vars[varHMAC], s)...)
 		findings = append(findings, checkTLSFiles(s, now)...)
 	}
 
@@ -63,14 +63,15 @@ func check(args []string, stdin io.Reader, stdout, stderr io.Writer, environ []s
 	return exitOK
 }
 
-// checkHMACKey checks the shared key with the middleware's own decoding.
-// Messages never include the key.
-func checkHMACKey(value, encoding string) []finding {
-	const hint = "generate one with openssl rand -hex 32 and set " + varHMACEncoding + "=hex"
+// checkHMACKey checks the shared key with the middleware's own decoding
+// and prints its check value, which callers compare with the value of
+// the key they hold. Messages never include the key.
+func checkHMACKey(value string, s settings) []finding {
+	encoding := s.hmacEncoding
 
 	if value == "" {
 		return []finding{errorf(varHMAC, "missing; set the shared HMAC key that callers sign with, "+
-			"at least %d bytes after decoding: %s", internalauth.MinKeyBytes, hint)}
+			"at least %d bytes after decoding: %s", internalauth.MinKeyBytes, keyGenerationHint(encoding))}
 	}
 
 	switch encoding {
@@ -87,15 +88,47 @@ func checkHMACKey(value, encoding string) []finding {
 
 	if len(key) < internalauth.MinKeyBytes {
 		return []finding{errorf(varHMAC, "%d bytes after %s decoding, at least %d are required; %s",
-			len(key), encoding, internalauth.MinKeyBytes, hint)}
+			len(key), encoding, internalauth.MinKeyBytes, keyGenerationHint(encoding))}
 	}
+
+	var findings []finding
 
 	if encoding == "raw" && strings.TrimSpace(value) != value {
-		return []finding{warningf(varHMAC, "starts or ends with white space, which the raw encoding keeps "+
-			"as part of the key; remove it unless every signer uses it too")}
+		findings = append(findings, warningf(varHMAC, "starts or ends with white space, which the raw "+
+			"encoding keeps as part of the key; remove it unless every signer uses it too"))
 	}
 
-	return nil
+	if digits := strings.TrimSpace(value); encoding == "base64" && len(digits) >= minHexKeyDigits && isHex(digits) {
+		findings = append(findings, warningf(varHMAC, "is declared base64 but consists of %d hex digits, "+
+			"as openssl rand -hex writes them; if it was made that way, set %s=hex, because callers "+
+			"that decode it as hex hold a different key", len(digits), varHMACEncoding))
+	}
+
+	return append(findings, infof(varHMAC, "check value %s for key id %q; give it to the callers, who "+
+		"compare it with what internalauth sign -v prints, and the middleware logs it at start-up",
+		internalauth.KeyCheckValue(key), s.hmacKeyID))
+}
+
+// minHexKeyDigits is the length of the shortest key that openssl rand -hex
+// makes at the required size: 32 bytes, two hex digits each.
+const minHexKeyDigits = 2 * internalauth.MinKeyBytes
+
+// keyGenerationHint returns the command that makes a new key written in
+// encoding. A raw key gets base64 advice, because random bytes may
+// contain a NUL byte, which an environment variable cannot contain.
+func keyGenerationHint(encoding string) string {
+	switch encoding {
+	case "base64":
+		return "generate one with openssl rand -base64 32"
+	case "hex":
+		return "generate one with openssl rand -hex 32"
+	}
+
+	return "generate one with openssl rand -base64 32 and set " + varHMACEncoding + "=base64"
+}
+
+func isHex(text string) bool {
+	return strings.Trim(text, "0123456789abcdefABCDEF") == ""
 }
 
 // describeScope names what check covered, for the summary line.
@@ -107,6 +140,8 @@ func describeScope(s settings) string {
 		return s.role + ": no route for /api/internal is opened in this role, so nothing else is checked"
 	case !s.routed:
 		return s.role + ": the dedicated route would not be created"
+	case s.internalHost == "":
+		return s.role + ": dedicated route without a valid " + varURL
 	}
 
 	return s.role + ": dedicated route on " + s.internalHost

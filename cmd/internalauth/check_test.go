@@ -213,6 +213,7 @@ func TestCheckHostnameRules(t *testing.T) {
 		{"api host missing split", roleAPIManager, setVar(varAPIHost, ""), severityError, varAPIHost, "missing"},
 		{"api host scheme split", roleAPIManager, setVar(varAPIHost, "https://api"), severityError, varAPIHost, "scheme"},
 		{"enabled invalid", "", setVar(varEnabled, "yes"), severityError, varEnabled, "use true or false"},
+		{"enabled one", "", setVar(varEnabled, "1"), severityError, varEnabled, `invalid value "1"; use true or false, in any letter case`},
 		{"tls options unset split", roleAPIManager, setVar(varPublicTLSOptions, ""), severityWarning, varPublicTLSOptions, "default TLS option"},
 		{"tls options invalid", "", setVar(varPublicTLSOptions, "internal@file@x"), severityError, varPublicTLSOptions, "invalid"},
 	})
@@ -243,6 +244,8 @@ func TestCheckSourceRangeRules(t *testing.T) {
 		{"wide mapped ipv4", "", setVar(varRestrictIP, "::ffff:64.0.0.0/98"), severityWarning, varRestrictIP, "very wide"},
 		{"wide ipv6", "", setVar(varRestrictIP, "2000::/8"), severityWarning, varRestrictIP, "very wide"},
 		{"host bits", "", setVar(varRestrictIP, "10.1.2.3/8"), severityWarning, varRestrictIP, "write 10.0.0.0/8"},
+		{"filter off", "", setVar(varRestrictIP, ""), severityWarning, varRestrictIP, "the IP filter is off"},
+		{"filter blank", "", setVar(varRestrictIP, " "), severityWarning, varRestrictIP, "the IP filter is off"},
 	})
 }
 
@@ -253,7 +256,12 @@ func TestCheckServerCertificateRules(t *testing.T) {
 		{"ca without cert", "", func(t *testing.T, f *checkFixture) {
 			delete(f.vars, varSSLCert)
 			delete(f.vars, varSSLKey)
-		}, severityWarning, varSSLCA, "default certificate"},
+		}, severityError, varSSLCert, "missing while API_INTERNAL_SSL_CA is set, so Traefik presents its default certificate"},
+		{"no cert and no ca", "", func(t *testing.T, f *checkFixture) {
+			delete(f.vars, varSSLCert)
+			delete(f.vars, varSSLKey)
+			delete(f.vars, varSSLCA)
+		}, severityWarning, varSSLCert, "curl --cacert reject"},
 		{"cert file missing", "", setVar(varSSLCert, "/nonexistent/server.crt"), severityError, varSSLCert, "cannot open"},
 		{"key file missing", "", setVar(varSSLKey, "/nonexistent/server.key"), severityError, varSSLKey, "cannot open"},
 		{"cert not pem", "", func(t *testing.T, f *checkFixture) {
@@ -311,6 +319,17 @@ func TestCheckServerCertificateRules(t *testing.T) {
 		{"issued by client ca", "", func(t *testing.T, f *checkFixture) {
 			f.useServer(t, issue(t, certificateSpec{dnsNames: []string{testInternalHost}}, f.clientCA))
 		}, severityWarning, varSSLCert, "issued by \"dedicated client CA\", the client CA"},
+		{"server auth cert issued by client ca", "", func(t *testing.T, f *checkFixture) {
+			f.useServer(t, newServerCertificate(t, f.clientCA, testInternalHost))
+		}, severityWarning, varSSLCA, "\"dedicated client CA\" also issued the server certificate"},
+		{"pin of server certificate", "", func(t *testing.T, f *checkFixture) {
+			pin, _ := internalauth.CertificatePins(f.server.cert)
+			f.vars[varClientPins] += "," + strings.ToLower(strings.ReplaceAll(pin, ":", ""))
+		}, severityWarning, varClientPins, "is a pin of the server certificate"},
+		{"pin of server key", "", func(t *testing.T, f *checkFixture) {
+			_, pin := internalauth.CertificatePins(f.server.cert)
+			f.vars[varClientPins] = "SHA256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=;" + pin + "," + f.vars[varClientPins]
+		}, severityWarning, varClientPins, "is a pin of the server certificate"},
 	})
 }
 
@@ -413,6 +432,8 @@ func TestCheckSecretAndPinRules(t *testing.T) {
 			f.vars[varHMAC] = "%%%%"
 		}, severityError, varHMAC, "not valid base64"},
 		{"hmac encoding invalid", "", setVar(varHMACEncoding, "base32"), severityError, varHMACEncoding, "use raw, base64 or hex"},
+		{"hex key declared base64", "", setVar(varHMACEncoding, "base64"), severityWarning, varHMAC,
+			"is declared base64 but consists of 64 hex digits"},
 		{"key id invalid", "", setVar(varHMACKeyID, "ops key"), severityError, varHMACKeyID, "printable"},
 		{"pins missing", "", setVar(varClientPins, ""), severityError, varClientPins, "missing"},
 		{"pin sha1", "", setVar(varClientPins, strings.Repeat("ab", 20)), severityError, varClientPins, "SHA-1"},
@@ -468,18 +489,26 @@ func TestCheckStrictFailsOnWarning(t *testing.T) {
 }
 
 func TestCheckUsageErrors(t *testing.T) {
-	for name, args := range map[string][]string{
-		"no role":          {},
-		"unknown role":     {"--role", "standalone"},
-		"unknown flag":     {"--role", roleInfraManager, "--verbose"},
-		"extra argument":   {"--role", roleInfraManager, ".env"},
-		"missing env file": {"--role", roleInfraManager, "--env-file", "/nonexistent/.env"},
-	} {
-		t.Run(name, func(t *testing.T) {
-			result := runCheckWith(t, nil, args...)
+	cases := []struct {
+		name    string
+		args    []string
+		message string
+	}{
+		{"no role", []string{}, "internalauth check: missing --role: give infra_manager, api_manager or portal_manager\n"},
+		{"empty role", []string{"--role", ""}, "missing --role: give infra_manager"},
+		{"unknown role", []string{"--role", "standalone"}, `--role "standalone" is invalid: give infra_manager`},
+		{"unknown flag", []string{"--role", roleInfraManager, "--verbose"}, "flag provided but not defined"},
+		{"extra argument", []string{"--role", roleInfraManager, ".env"}, "unexpected argument"},
+		{"missing env file", []string{"--role", roleInfraManager, "--env-file", "/nonexistent/.env"}, "cannot open env file"},
+	}
+
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			result := runCheckWith(t, nil, tc.args...)
 
 			assert.Equal(t, exitUsage, result.code)
-			assert.NotEmpty(t, result.stderr)
+			assert.Contains(t, result.stderr, tc.message)
+			assert.NotContains(t, result.stderr, `--role ""`)
 			assert.Empty(t, result.stdout)
 		})
 	}
@@ -511,4 +540,137 @@ func TestCheckEnvFileSyntaxError(t *testing.T) {
 	require.NotEmpty(t, result.findings)
 	assert.Equal(t, envFile+":1", result.stdout[len("error: "):len("error: ")+len(envFile)+2])
 	assert.Contains(t, result.stdout, "missing closing quote")
+}
+
+func TestCheckSharedHostnameOnlyReportsURL(t *testing.T) {
+	cases := []struct {
+		name, role, host string
+	}{
+		{"portal", roleInfraManager, "Portal.Example.Test"},
+		{"api host", roleAPIManager, testAPIHost + "."},
+	}
+
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newCheckFixture(t)
+			f.vars[varURL] = tc.host
+
+			result := runCheckWith(t, f.vars, "--role", tc.role)
+
+			assert.Equal(t, exitFailure, result.code, result.stdout)
+			assert.Equal(t, []string{varURL}, subjectsOf(result.findings, severityError))
+			assert.NotContains(t, result.stdout, "SAN includes", "no certificate advice for a hostname in error")
+			assert.Contains(t, result.stdout, tc.role+": dedicated route without a valid API_INTERNAL_URL: 1 error")
+		})
+	}
+}
+
+func TestCheckSummaryWithInvalidURL(t *testing.T) {
+	f := newCheckFixture(t)
+	f.vars[varURL] = "https://apiinternal.example.test"
+
+	result := runCheckWith(t, f.vars, "--role", roleInfraManager)
+
+	assert.Equal(t, exitFailure, result.code, result.stdout)
+	assert.Contains(t, result.stdout, "infra_manager: dedicated route without a valid API_INTERNAL_URL: 1 error, 0 warnings")
+	assert.NotContains(t, result.stdout, "route on :")
+}
+
+func TestCheckKeyAdviceFollowsEncoding(t *testing.T) {
+	cases := []struct {
+		name     string
+		encoding string
+		key      string
+		advice   string
+	}{
+		{"base64 missing", "base64", "", "generate one with openssl rand -base64 32\n"},
+		{"base64 short", "base64", "c2hvcnQ=", "generate one with openssl rand -base64 32\n"},
+		{"hex missing", "hex", "", "generate one with openssl rand -hex 32\n"},
+		{"hex short", "HEX", "abcd", "generate one with openssl rand -hex 32\n"},
+		{"raw missing", "", "", "generate one with openssl rand -base64 32 and set API_INTERNAL_HMAC_ENCODING=base64\n"},
+		{"raw short", "raw", "short", "generate one with openssl rand -base64 32 and set API_INTERNAL_HMAC_ENCODING=base64\n"},
+	}
+
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newCheckFixture(t)
+			f.vars[varHMACEncoding] = tc.encoding
+			f.vars[varHMAC] = tc.key
+
+			result := runCheckWith(t, f.vars, "--role", roleInfraManager)
+
+			assert.Equal(t, exitFailure, result.code, result.stdout)
+			assert.Equal(t, []string{varHMAC}, subjectsOf(result.findings, severityError))
+			assert.Contains(t, result.stdout, tc.advice)
+			assert.NotContains(t, result.stdout, "check value", "no check value for an invalid key")
+		})
+	}
+}
+
+func TestCheckPrintsKeyCheckValue(t *testing.T) {
+	key := bytes.Repeat([]byte{0x5a}, 32)
+
+	cases := []struct {
+		encoding string
+		value    string
+	}{
+		{"hex", hex.EncodeToString(key)},
+		{"base64", "WlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlo="},
+		{"raw", string(key)},
+	}
+
+	for _, tc := range cases {
+		t.Run(tc.encoding, func(t *testing.T) {
+			f := newCheckFixture(t)
+			f.vars[varHMACEncoding] = tc.encoding
+			f.vars[varHMAC] = tc.value
+			f.vars[varHMACKeyID] = "automation"
+
+			result := runCheckWith(t, f.vars, "--role", roleInfraManager, "--strict")
+
+			assert.Equal(t, exitOK, result.code, result.stdout)
+			assert.Contains(t, result.stdout, "info: API_INTERNAL_HMAC: check value "+
+				internalauth.KeyCheckValue(key)+` for key id "automation"`)
+			assert.NotContains(t, result.stdout, tc.value, "the HMAC key must never be printed")
+			assert.Contains(t, result.stdout, "0 errors, 0 warnings", "an informational line is not a warning")
+		})
+	}
+}
+
+func TestCheckServerCertificateWarningsAdviseNoSkip(t *testing.T) {
+	f := newCheckFixture(t)
+	delete(f.vars, varSSLCert)
+	delete(f.vars, varSSLKey)
+
+	result := runCheckWith(t, f.vars, "--role", roleInfraManager)
+
+	assert.NotContains(t, result.stdout, "disable verification")
+	assert.Contains(t, result.stdout, "default certificate on "+testInternalHost)
+	assert.Contains(t, result.stdout, "internalauth sign and curl --cacert reject")
+}
+
+func TestCheckEnabledAcceptsAnyCase(t *testing.T) {
+	for _, value := range []string{"true", "True", "TRUE", " true "} {
+		t.Run(value, func(t *testing.T) {
+			f := newCheckFixture(t)
+			f.vars[varEnabled] = value
+
+			result := runCheckWith(t, f.vars, "--role", roleInfraManager, "--strict")
+
+			assert.Equal(t, exitOK, result.code, result.stdout)
+			assert.Contains(t, result.stdout, "dedicated route on "+testInternalHost)
+		})
+	}
+
+	for _, value := range []string{"false", "False", "FALSE", ""} {
+		t.Run("off "+value, func(t *testing.T) {
+			f := newCheckFixture(t)
+			f.vars[varEnabled] = value
+
+			result := runCheckWith(t, f.vars, "--role", roleInfraManager, "--strict")
+
+			assert.Equal(t, exitOK, result.code, result.stdout)
+			assert.Contains(t, result.stdout, "API_INTERNAL_ENABLED is not true")
+		})
+	}
 }

@@ -10,6 +10,10 @@ type severity int
 const (
 	severityError severity = iota
 	severityWarning
+
+	// severityInfo marks a fact for the operator, such as the HMAC key's
+	// check value. It never counts as an error, even under --strict.
+	severityInfo
 )
 
 // finding is one problem that check or render reports. subject is the
@@ -28,22 +32,33 @@ func warningf(subject, format string, args ...any) finding {
 	return finding{severity: severityWarning, subject: subject, message: fmt.Sprintf(format, args...)}
 }
 
+func infof(subject, format string, args ...any) finding {
+	return finding{severity: severityInfo, subject: subject, message: fmt.Sprintf(format, args...)}
+}
+
 func (f finding) String() string {
 	prefix := "error"
-	if f.severity == severityWarning {
+
+	switch f.severity {
+	case severityWarning:
 		prefix = "warning"
+	case severityInfo:
+		prefix = "info"
 	}
 
 	return fmt.Sprintf("%s: %s: %s", prefix, f.subject, f.message)
 }
 
 // countFindings returns the number of errors and warnings, counting
-// warnings as errors when strict is set.
+// warnings as errors when strict is set. Informational findings are not
+// counted.
 func countFindings(findings []finding, strict bool) (errors, warnings int) {
 	for _, f := range findings {
-		if f.severity == severityError || strict {
+		switch {
+		case f.severity == severityInfo:
+		case f.severity == severityError || strict:
 			errors++
-		} else {
+		default:
 			warnings++
 		}
 	}
@@ -55,7 +70,7 @@ func countFindings(findings []finding, strict bool) (errors, warnings int) {
 // printed with the error prefix, since they fail the command.
 func printFindings(w io.Writer, findings []finding, strict bool) {
 	for _, f := range findings {
-		if strict {
+		if strict && f.severity == severityWarning {
 			f.severity = severityError
 		}
 

@@ -37,9 +37,15 @@ func parseFlags(flags *flag.FlagSet, options *deploymentOptions, args []string, 
 		return exitUsage
 	}
 
-	if !validRole(options.role) {
-		fmt.Fprintf(stderr, "internalauth %s: --role %q is invalid; use --role infra_manager, api_manager "+
-			"or portal_manager\n", flags.Name(), options.role)
+	const roles = "give infra_manager, api_manager or portal_manager"
+
+	switch {
+	case options.role == "":
+		fmt.Fprintf(stderr, "internalauth %s: missing --role: %s\n", flags.Name(), roles)
+
+		return exitUsage
+	case !validRole(options.role):
+		fmt.Fprintf(stderr, "internalauth %s: --role %q is invalid: %s\n", flags.Name(), options.role, roles)
 
 		return exitUsage
 	}

@@ -424,3 +424,45 @@ func TestRenderUsageErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestRenderEnabledRule(t *testing.T) {
+	for _, value := range []string{"true", "True", " TRUE "} {
+		t.Run(value, func(t *testing.T) {
+			vars := renderVars()
+			vars[varEnabled] = value
+
+			result := runRenderWith(t, vars, "--role", roleInfraManager, "--format", "labels")
+
+			assert.Equal(t, exitOK, result.code, result.stderr)
+			assert.Contains(t, result.stdout, "traefik.enable=true")
+		})
+	}
+
+	for _, value := range []string{"1", "yes", "on", "0"} {
+		for _, role := range []string{roleInfraManager, rolePortalManager} {
+			t.Run(value+" "+role, func(t *testing.T) {
+				vars := renderVars()
+				vars[varEnabled] = value
+
+				result := runRenderWith(t, vars, "--role", role)
+
+				assert.Equal(t, exitFailure, result.code)
+				assert.Empty(t, result.stdout)
+				assert.Contains(t, result.stderr, "error: "+varEnabled+`: invalid value "`+value+
+					`"; use true or false, in any letter case, or leave it empty for false`)
+			})
+		}
+	}
+}
+
+func TestRenderRejectsCAWithoutCertificate(t *testing.T) {
+	vars := renderVars()
+	delete(vars, varSSLCert)
+	delete(vars, varSSLKey)
+
+	result := runRenderWith(t, vars, "--role", roleInfraManager)
+
+	assert.Equal(t, exitFailure, result.code)
+	assert.Empty(t, result.stdout)
+	assert.Contains(t, result.stderr, "error: "+varSSLCert+": missing while "+varSSLCA+" is set")
+}

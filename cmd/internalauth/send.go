@@ -20,7 +20,8 @@ const maxProblemBytes = 64 << 10
 
 // sendSignedRequest sends req over mutual TLS, copies the response body
 // to stdout and returns the exit code for the response status.
-func sendSignedRequest(opts *signOptions, req *http.Request, stdout, stderr io.Writer) int {
+// key is the decoded HMAC key, for a hint when the signature is rejected.
+func sendSignedRequest(opts *signOptions, key []byte, req *http.Request, stdout, stderr io.Writer) int {
 	client, err := newClient(opts)
 	if err != nil {
 		fmt.Fprintf(stderr, "internalauth sign: %v\n", err)
@@ -31,6 +32,11 @@ func sendSignedRequest(opts *signOptions, req *http.Request, stdout, stderr io.W
 	resp, err := client.Do(req) //nolint:gosec // G704: sending to the URL the operator gives is the purpose of sign.
 	if err != nil {
 		fmt.Fprintf(stderr, "internalauth sign: %s %s failed: %v\n", req.Method, req.URL.Redacted(), err)
+
+		hint := connectionHint(err, opts, req.URL.Hostname(), client.certificateRequest.state(), client.certificate)
+		if hint != "" {
+			fmt.Fprintf(stderr, "internalauth sign: %s\n", hint)
+		}
 
 		return exitFailure
 	}
@@ -57,7 +63,11 @@ func sendSignedRequest(opts *signOptions, req *http.Request, stdout, stderr io.W
 	case resp.StatusCode >= 200 && resp.StatusCode < 300:
 		return exitOK
 	case resp.StatusCode >= 400:
-		reportRejection(resp, body, stderr)
+		reason := reportRejection(resp, body, stderr)
+
+		if hint := keyEncodingHint(opts, key); reason == "signature_mismatch" && hint != "" {
+			fmt.Fprintf(stderr, "internalauth sign: %s\n", hint)
+		}
 
 		return exitRejected
 	default:
@@ -69,10 +79,11 @@ func sendSignedRequest(opts *signOptions, req *http.Request, stdout, stderr io.W
 }
 
 // reportRejection prints the middleware's reason code from a problem
-// details body, so the operator sees why without reading JSON.
-func reportRejection(resp *http.Response, body []byte, stderr io.Writer) {
+// details body, so the operator sees why without reading JSON. It
+// returns the reason code, or "" when the body has none.
+func reportRejection(resp *http.Response, body []byte, stderr io.Writer) string {
 	if !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/problem+json") || len(body) > maxProblemBytes {
-		return
+		return ""
 	}
 
 	var problem struct {
@@ -81,16 +92,28 @@ func reportRejection(resp *http.Response, body []byte, stderr io.Writer) {
 	}
 
 	if err := json.Unmarshal(body, &problem); err != nil || problem.Reason == "" {
-		return
+		return ""
 	}
 
 	fmt.Fprintf(stderr, "internalauth sign: rejected with reason %s: %s\n", problem.Reason, problem.Detail)
+
+	return problem.Reason
+}
+
+// signClient is the HTTP client of sign, with what a failed request
+// needs to explain itself.
+type signClient struct {
+	*http.Client
+
+	certificate        *x509.Certificate // the leaf of --cert, or nil
+	certificateRequest *certificateRequest
 }
 
 // newClient builds the HTTP client for the TLS and --resolve flags. It
 // follows no redirect, because a signature covers one URL.
-func newClient(opts *signOptions) (*http.Client, error) {
+func newClient(opts *signOptions) (*signClient, error) {
 	tlsConfig := &tls.Config{MinVersion: tls.VersionTLS12}
+	result := &signClient{certificateRequest: &certificateRequest{}}
 
 	if opts.caCert != "" {
 		pem, err := os.ReadFile(opts.caCert) //nolint:gosec // G703: the operator names the file.
@@ -107,20 +130,14 @@ func newClient(opts *signOptions) (*http.Client, error) {
 		tlsConfig.RootCAs = roots
 	}
 
-	if opts.clientCert != "" {
-		keyFile := opts.clientKey
-		if keyFile == "" {
-			keyFile = opts.clientCert
-		}
-
-		cert, err := tls.LoadX509KeyPair(opts.clientCert, keyFile)
-		if err != nil {
-			return nil, fmt.Errorf("cannot load the client certificate from --cert %s and --key %s: %w",
-				opts.clientCert, keyFile, err)
-		}
-
-		tlsConfig.Certificates = []tls.Certificate{cert}
+	clientCertificate, leaf, err := loadClientCertificate(opts)
+	if err != nil {
+		return nil, err
 	}
+
+	result.certificate = leaf
+
+	tlsConfig.GetClientCertificate = result.certificateRequest.selectCertificate(clientCertificate)
 
 	dial, err := resolvingDialer(opts.resolve)
 	if err != nil {
@@ -135,7 +152,7 @@ func newClient(opts *signOptions) (*http.Client, error) {
 		ForceAttemptHTTP2:   true,
 	}
 
-	client := &http.Client{
+	result.Client = &http.Client{
 		Transport: transport,
 		Timeout:   opts.maxTime,
 		CheckRedirect: func(*http.Request, []*http.Request) error {
@@ -143,7 +160,34 @@ func newClient(opts *signOptions) (*http.Client, error) {
 		},
 	}
 
-	return client, nil
+	return result, nil
+}
+
+// loadClientCertificate loads --cert and --key. It returns nil values
+// without --cert.
+func loadClientCertificate(opts *signOptions) (*tls.Certificate, *x509.Certificate, error) {
+	if opts.clientCert == "" {
+		return nil, nil, nil
+	}
+
+	keyFile := opts.clientKey
+	if keyFile == "" {
+		keyFile = opts.clientCert
+	}
+
+	cert, err := tls.LoadX509KeyPair(opts.clientCert, keyFile)
+	if err != nil {
+		return nil, nil, fmt.Errorf("cannot load the client certificate from --cert %s and --key %s: %w",
+			opts.clientCert, keyFile, err)
+	}
+
+	// Leaf stays nil under the go 1.22 semantics that go.mod selects.
+	leaf, err := x509.ParseCertificate(cert.Certificate[0])
+	if err != nil {
+		return nil, nil, fmt.Errorf("cannot parse the client certificate in --cert %s: %w", opts.clientCert, err)
+	}
+
+	return &cert, leaf, nil
 }
 
 // resolvingDialer returns a dial function that connects to the address

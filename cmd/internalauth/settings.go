@@ -27,7 +27,7 @@ type settings struct {
 	// and infra_manager with an exact PORTAL_URL, or api_manager.
 	routed bool
 
-	internalHost string // API_INTERNAL_URL, lower case, no trailing dot
+	internalHost string // API_INTERNAL_URL, lower case, no trailing dot; empty when invalid
 	publicHost   string // the host on which /api/internal gets a 403
 	sourceRanges []string
 
@@ -76,6 +76,10 @@ func validateVariables(vars map[string]string, role string) (settings, []finding
 	return s, findings
 }
 
+// parseBool reads API_INTERNAL_ENABLED: true or false in any letter case,
+// with surrounding white space ignored, and empty for false. Any other
+// value, such as 1 or yes, is an error, so a typo never decides whether
+// the route is opened.
 func parseBool(value string) (bool, error) {
 	switch strings.ToLower(strings.TrimSpace(value)) {
 	case "", "false":
@@ -84,7 +88,8 @@ func parseBool(value string) (bool, error) {
 		return true, nil
 	}
 
-	return false, fmt.Errorf("invalid value %q; use true or false (default false)", value)
+	return false, fmt.Errorf("invalid value %q; use true or false, in any letter case, or leave it "+
+		"empty for false", value)
 }
 
 // setHosts validates API_INTERNAL_URL, PORTAL_URL and API_DOCKER_NAME and
@@ -122,13 +127,22 @@ func (s *settings) setHosts(vars map[string]string) []finding {
 		s.publicHost = apiHost
 	}
 
+	shared := false
+
 	for _, other := range []struct{ name, host string }{{varPortalURL, portal}, {varAPIHost, apiHost}} {
 		if s.internalHost != "" && s.internalHost == other.host {
+			shared = true
 			findings = append(findings, errorf(varURL, "%q is also %s; the dedicated hostname must be "+
 				"distinct, because two TLS options on one hostname make Traefik use its default option, "+
 				"without client authentication, for both: choose another name such as apiinternal.%s",
 				vars[varURL], other.name, parentDomain(other.host)))
 		}
+	}
+
+	// A shared hostname is the error to fix, so no other check, such as
+	// the server certificate's SAN, should give advice about it.
+	if shared {
+		s.internalHost = ""
 	}
 
 	return findings
@@ -259,12 +273,13 @@ func (s *settings) setTLSFiles(vars map[string]string) []finding {
 	case s.certFile == "" && s.keyFile != "":
 		findings = append(findings, errorf(varSSLCert, "missing while %s is set; set the path to the "+
 			"server certificate for %s", varSSLKey, varURL))
-	}
-
-	if s.certFile == "" && s.caFile != "" {
-		findings = append(findings, warningf(varSSLCA, "set without %s, so Traefik presents its default "+
-			"certificate on %s and callers must disable verification; set %s and %s", varSSLCert, varURL,
-			varSSLCert, varSSLKey))
+	case s.certFile == "" && s.caFile != "":
+		// The dedicated mTLS that API_INTERNAL_SSL_CA enables requires a
+		// valid server certificate for the hostname.
+		findings = append(findings, errorf(varSSLCert, "missing while %s is set, %s", varSSLCA,
+			s.defaultCertificateAdvice()))
+	case s.certFile == "":
+		findings = append(findings, warningf(varSSLCert, "not set, %s", s.defaultCertificateAdvice()))
 	}
 
 	if s.caFile == "" {
@@ -274,6 +289,19 @@ func (s *settings) setTLSFiles(vars map[string]string) []finding {
 	}
 
 	return findings
+}
+
+// defaultCertificateAdvice explains what callers see without a server
+// certificate of the deployment's own, and what to set.
+func (s *settings) defaultCertificateAdvice() string {
+	host := s.internalHost
+	if host == "" {
+		host = varURL
+	}
+
+	return fmt.Sprintf("so Traefik presents its default certificate on %s (self-signed, unless another "+
+		"certificate of its store covers that hostname), which internalauth sign and curl --cacert reject; "+
+		"set %s and %s to a certificate whose SAN includes %s", host, varSSLCert, varSSLKey, host)
 }
 
 func (s *settings) setPins(value string) []finding {

@@ -105,7 +105,7 @@ func runSign(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return exitOK
 	}
 
-	return sendSignedRequest(opts, req, stdout, stderr)
+	return sendSignedRequest(opts, key, req, stdout, stderr)
 }
 
 // buildSignedRequest reads the body and returns the signed request.
@@ -221,7 +221,7 @@ func newSignFlagSet(opts *signOptions, stderr io.Writer) *flag.FlagSet {
 	flags.StringVar(&opts.keyID, "key-id", "", "key `id` sent as the keyid parameter; must match keys[].id "+
 		"in the middleware (required)")
 	flags.StringVar(&opts.keyFile, "key-file", "", "read the HMAC key from `FILE`; one trailing line break is "+
-		"removed, as the middleware does for secretFile")
+		"removed, as the middleware does for secretFile, and a base64 or hex file also needs --key-encoding")
 	flags.StringVar(&opts.keyEnv, "key-env", "", "read the HMAC key from the environment variable `NAME`")
 	flags.BoolVar(&opts.keyStdin, "key-stdin", false, "read the HMAC key from standard input; one trailing "+
 		"line break is removed")
@@ -271,7 +271,8 @@ Request:
 HMAC key (exactly one source; never on the command line, where ps shows it):
   --key-id ID              keyid parameter, the middleware's keys[].id (required)
   --key-file FILE          key from FILE, less one trailing line break, as
-                           the middleware reads secretFile
+                           the middleware reads secretFile; a base64 or hex
+                           file also needs --key-encoding
   --key-env NAME           key from the environment variable NAME
   --key-stdin              key from standard input, less one trailing line break
   --key-encoding ENCODING  raw, base64 or hex, as keys[].encoding (default raw)

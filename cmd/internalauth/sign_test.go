@@ -53,6 +53,18 @@ func TestSignHelpNamesEveryFlag(t *testing.T) {
 	assert.Contains(t, stderr, "Exit codes:")
 }
 
+func TestSignHelpKeyFileNamesEncoding(t *testing.T) {
+	start := strings.Index(signHelp, "  --key-file FILE")
+	require.GreaterOrEqual(t, start, 0)
+
+	end := strings.Index(signHelp[start:], "\n  --key-env")
+	require.Greater(t, end, 0)
+	assert.Contains(t, signHelp[start:start+end], "--key-encoding", "the --key-file entry names --key-encoding")
+
+	flags := newSignFlagSet(&signOptions{}, io.Discard)
+	assert.Contains(t, flags.Lookup("key-file").Usage, "--key-encoding")
+}
+
 func TestSignUsageErrors(t *testing.T) {
 	keyFile := writeKeyFile(t, strings.Repeat("k", 32))
 

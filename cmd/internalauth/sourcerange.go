@@ -16,10 +16,13 @@ const (
 // setSourceRanges validates API_INTERNAL_RESTRICT_IP, a comma-separated
 // list of CIDR ranges for Traefik's ipAllowList, and keeps each range in
 // canonical form. A bare IP address is accepted, as Traefik accepts it,
-// and rendered as a /32 or /128 range.
+// and rendered as a /32 or /128 range. An empty list turns the filter
+// off, which is allowed but reported.
 func (s *settings) setSourceRanges(value string) []finding {
 	if strings.TrimSpace(value) == "" {
-		return nil
+		return []finding{warningf(varRestrictIP, "not set, so the IP filter is off and any address that "+
+			"reaches Traefik can connect to %s; set the callers' CIDR ranges, such as 10.0.0.0/8, unless "+
+			"mTLS and the HMAC key are meant to be the only layers", varURL)}
 	}
 
 	var findings []finding
