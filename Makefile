@@ -107,9 +107,10 @@ curl:
 	@command -v curl >/dev/null || { apt-get update && apt-get install -y curl; }
 
 ## e2e: the plugin in a real Traefik, against the compose examples.
-e2e: $(TRAEFIK) curl
+e2e: $(TRAEFIK) $(GOLANGCI_LINT) curl
 	cd e2e && go mod tidy -diff
 	cd e2e && go vet ./...
+	cd e2e && $(GOLANGCI_LINT) run --allow-parallel-runners ./...
 	cd e2e && INTERNALAUTH_E2E_TRAEFIK=$(TRAEFIK) go test -count=1 -timeout $(E2E_TIMEOUT) ./...
 
 ## demo: run the documented verification on loopback and stop; KEEP=1

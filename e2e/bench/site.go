@@ -184,7 +184,7 @@ func (s *Site) startVerifier(dir string, plugin map[string]any) (string, error) 
 	line, err := bufio.NewReader(stdout).ReadString('\n')
 	addr, found := strings.CutPrefix(strings.TrimSpace(line), "listening on ")
 	if err != nil || !found {
-		return "", fmt.Errorf("verifier did not report its address: %q %v", line, err)
+		return "", fmt.Errorf("verifier did not report its address: %q: %w", line, err)
 	}
 
 	return addr, nil

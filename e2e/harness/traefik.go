@@ -245,12 +245,17 @@ func (tr *Traefik) Stop() {
 	}
 	_ = syscall.Kill(-tr.cmd.Process.Pid, syscall.SIGTERM)
 
+	// The exit status is not checked: after a signal it is never zero.
+	var exitErr error
+
 	select {
-	case <-tr.done:
+	case exitErr = <-tr.done:
 	case <-time.After(10 * time.Second):
 		_ = syscall.Kill(-tr.cmd.Process.Pid, syscall.SIGKILL)
-		<-tr.done
+		exitErr = <-tr.done
 	}
+
+	_ = exitErr
 	tr.cmd = nil
 }
 
@@ -419,7 +424,7 @@ func (tr *Traefik) waitReady() error {
 		select {
 		case err := <-tr.done:
 			tr.done <- err
-			return fmt.Errorf("traefik exited: %v", err)
+			return fmt.Errorf("traefik exited: %w", err)
 		default:
 		}
 
@@ -437,7 +442,7 @@ func (tr *Traefik) waitReady() error {
 		time.Sleep(50 * time.Millisecond)
 	}
 
-	return fmt.Errorf("timed out after %s: %v", readyTimeout, lastErr)
+	return fmt.Errorf("timed out after %s: %w", readyTimeout, lastErr)
 }
 
 // ClientOptions configure Client.

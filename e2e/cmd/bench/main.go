@@ -59,10 +59,13 @@ func run(opts options) error {
 	defer os.RemoveAll(dir)
 
 	site, err := bench.StartSite(dir)
-	defer site.Close()
 	if err != nil {
+		// StartSite returns what it started before failing, to stop here.
+		site.Close()
+
 		return err
 	}
+	defer site.Close()
 
 	client := site.Client(opts.concurrency)
 	fmt.Printf("traefik pid %d, verifier pid %d, %d CPUs (GOMAXPROCS %d)\n",

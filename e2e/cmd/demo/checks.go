@@ -67,7 +67,7 @@ func (d *demo) curlArgs(extra ...string) []string {
 	}
 	args = append(args, extra...)
 
-	return append(args, d.internalURL(target))
+	return append(args, d.targetURL())
 }
 
 // signArgs returns the arguments of internalauth sign that send a
@@ -80,13 +80,13 @@ func (d *demo) signArgs(extra ...string) []string {
 		"--resolve", harness.InternalHost+":"+d.traefik.Port()+":127.0.0.1")
 	args = append(args, extra...)
 
-	return append(args, d.internalURL(target))
+	return append(args, d.targetURL())
 }
 
 // printHeadersArgs returns the arguments of internalauth sign that print
 // the signature headers for curl, which then sends the request itself.
 func (d *demo) printHeadersArgs() []string {
-	return append(d.signKeyArgs(), "--print-headers", d.internalURL(target))
+	return append(d.signKeyArgs(), "--print-headers", d.targetURL())
 }
 
 // signKeyArgs returns the subcommand and the HMAC key's flags. The key
@@ -114,7 +114,7 @@ func (d *demo) curl(args []string) (verbose string, status int, body []byte, err
 	cmd := exec.Command(path, full...)
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
-		return stderr.String(), 0, nil, fmt.Errorf("curl: %v: %s", err, lastLine(stderr.String()))
+		return stderr.String(), 0, nil, fmt.Errorf("curl: %w: %s", err, lastLine(stderr.String()))
 	}
 
 	out := stdout.String()
@@ -229,6 +229,8 @@ func (d *demo) checkHandshakeFails(cert *harness.Certificate) error {
 	}
 	resp, err := d.client(cert, nil).Do(req)
 	if err == nil {
+		_ = resp.Body.Close()
+
 		return fmt.Errorf("request completed with status %d", resp.StatusCode)
 	}
 	if !strings.Contains(err.Error(), "tls:") {
@@ -285,7 +287,7 @@ func (d *demo) checkPublicHost() error {
 }
 
 func (d *demo) signedRequest() (*http.Request, error) {
-	req, err := http.NewRequest(http.MethodGet, d.internalURL(target), nil)
+	req, err := http.NewRequest(http.MethodGet, d.targetURL(), nil)
 	if err != nil {
 		return nil, err
 	}

@@ -183,7 +183,8 @@ func (d *demo) report(name string, err error) {
 	fmt.Printf("  ok    %s\n", name)
 }
 
-func (d *demo) internalURL(target string) string {
+// targetURL returns the URL of the demo's API call on the dedicated host.
+func (d *demo) targetURL() string {
 	return "https://" + harness.InternalHost + ":" + d.traefik.Port() + target
 }
 
