@@ -42,8 +42,8 @@ func (d *demo) checkAll() int {
 	}
 
 	d.report("a signed request reaches the API with the key id and certificate headers", d.checkSigned())
-	d.report("internalauth sign, as printed with -keep, gets 200 for a GET and a POST", d.checkSignCommand())
-	d.report("internalauth sign --print-headers and curl -H @FILE, as printed with -keep, get 200",
+	d.report("internalauth sign, as make demo KEEP=1 prints it, gets 200 for a GET and a POST", d.checkSignCommand())
+	d.report("internalauth sign --print-headers and curl -H @FILE, as make demo KEEP=1 prints it, get 200",
 		d.checkSignedCurl())
 	d.report("without a client certificate the handshake fails", d.checkHandshakeFails(nil))
 	d.report("a standard-PKI client certificate fails the handshake", d.checkHandshakeFails(d.pki.Standard))
