@@ -52,7 +52,14 @@ func (c *replayCache) insert(id string, expiry, now, deadline int64) insertResul
 	c.mu.Lock()
 	defer c.mu.Unlock()
 
-	c.evict(now)
+	return c.insertLocked(id, expiry, now, deadline)
+}
+
+// insertLocked does the work of insert with c.mu held.
+func (c *replayCache) insertLocked(id string, expiry, now, deadline int64) insertResult {
+	if c.head < len(c.queue) && c.queue[c.head].deadline < now {
+		c.evict(now)
+	}
 
 	if previous, ok := c.expiries[id]; ok && previous >= now {
 		return replayed
@@ -71,17 +78,30 @@ func (c *replayCache) insert(id string, expiry, now, deadline int64) insertResul
 // insertSignature records a verified signature until it can no longer
 // verify under the largest maximum age of the cache's users: its created
 // time plus that age, or its expires time when earlier.
+//
+// It takes the lock once and works in integer nanoseconds: under yaegi
+// each function call and each time.Time method is a costly call.
 func (c *replayCache) insertSignature(result *verified, now time.Time, maxAge, clockSkew time.Duration) insertResult {
-	lifetime := c.raiseMaxAge(maxAge)
+	nowNanos := now.UnixNano()
 
-	expiry := result.created.Add(lifetime)
-	if !result.expires.IsZero() && result.expires.Before(expiry) {
-		expiry = result.expires
+	c.mu.Lock()
+	defer c.mu.Unlock()
+
+	if maxAge > c.maxAge {
+		c.raiseMaxAgeLocked(maxAge)
 	}
 
-	deadline := now.Add(lifetime + clockSkew)
+	lifetime := int64(c.maxAge)
 
-	return c.insert(result.replayID, expiry.UnixNano(), now.UnixNano(), deadline.UnixNano())
+	// checkTimes rejected a created time beyond now plus the clock skew,
+	// so this product cannot overflow. expires is compared in seconds
+	// first for the same reason.
+	expiry := result.created*int64(time.Second) + lifetime
+	if result.hasExpires && result.expires <= expiry/int64(time.Second) {
+		expiry = result.expires * int64(time.Second)
+	}
+
+	return c.insertLocked(result.replayID, expiry, nowNanos, nowNanos+lifetime+int64(clockSkew))
 }
 
 // raiseMaxAge makes maxAge the cache's maximum age if it is larger, and
@@ -91,10 +111,16 @@ func (c *replayCache) raiseMaxAge(maxAge time.Duration) time.Duration {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 
-	if maxAge <= c.maxAge {
-		return c.maxAge
+	if maxAge > c.maxAge {
+		c.raiseMaxAgeLocked(maxAge)
 	}
 
+	return c.maxAge
+}
+
+// raiseMaxAgeLocked does the work of raiseMaxAge with c.mu held, for a
+// maxAge larger than the cache's.
+func (c *replayCache) raiseMaxAgeLocked(maxAge time.Duration) {
 	if c.maxAge > 0 {
 		delta := int64(maxAge - c.maxAge)
 
@@ -109,8 +135,6 @@ func (c *replayCache) raiseMaxAge(maxAge time.Duration) time.Duration {
 	}
 
 	c.maxAge = maxAge
-
-	return maxAge
 }
 
 func (c *replayCache) evict(now int64) {
