@@ -205,7 +205,7 @@ func (m *Middleware) setComponents(cfg *Config) ([]string, error) {
 		name := strings.TrimSpace(raw)
 
 		if strings.ContainsAny(name, " \t") {
-			return nil, fmt.Errorf("components[%d]: %q holds several names; components is a list, "+
+			return nil, fmt.Errorf("components[%d]: %q contains several names; components is a list, "+
 				"give one component per item (in labels, separate them with commas)", i, raw)
 		}
 

@@ -333,7 +333,7 @@ func waitGoroutinesSettle(t *testing.T, d *deployment, limit int) traefikSample 
 	}
 }
 
-// TestFaults checks the answers when something around the plugin is
+// TestFaults checks the responses when something around the plugin is
 // wrong: its key file, the upstream, or the caller's clock.
 func TestFaults(t *testing.T) {
 	t.Run("key file missing at start", func(t *testing.T) {

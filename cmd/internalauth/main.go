@@ -14,7 +14,7 @@ const (
 	exitOK       = 0
 	exitFailure  = 1 // the operation failed: request error, check errors
 	exitUsage    = 2 // invalid flags or arguments
-	exitRejected = 3 // sign: the server answered with a 4xx or 5xx status
+	exitRejected = 3 // sign: the server responded with a 4xx or 5xx status
 )
 
 type command struct {

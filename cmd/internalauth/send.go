@@ -71,7 +71,7 @@ func sendSignedRequest(opts *signOptions, key []byte, req *http.Request, stdout,
 
 		return exitRejected
 	default:
-		fmt.Fprintf(stderr, "internalauth sign: the server answered %s, which sign does not follow: "+
+		fmt.Fprintf(stderr, "internalauth sign: the server responded with %s, which sign does not follow: "+
 			"the signature covers the URL it was made for\n", resp.Status)
 
 		return exitFailure

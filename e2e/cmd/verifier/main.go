@@ -8,7 +8,7 @@
 // puts the client's certificate in X-Forwarded-Tls-Client-Cert, replacing
 // any copy the client sent. The verifier rebuilds the request from these
 // and passes it to internalauth.New's handler, which checks the same
-// signature, digest, nonce and pin as the plugin. It answers 200 with the
+// signature, digest, nonce and pin as the plugin. It returns 200 with the
 // key id and certificate headers, for authResponseHeaders, or the
 // plugin's problem+json rejection, which forwardAuth returns to the client.
 //
