@@ -62,22 +62,13 @@ func fastSignature(inputField, signatureField, label string) (*signature, bool) 
 		return nil, false
 	}
 
-	value := canonicalSignature.FindStringSubmatch(signatureField)
-	if value == nil || value[1] != input[1] {
-		return nil, false
-	}
-
-	mac, err := base64.StdEncoding.Strict().DecodeString(value[2])
-	if err != nil {
+	mac, ok := canonicalMAC(signatureField, input[1])
+	if !ok {
 		return nil, false
 	}
 
 	// The serialization is canonical, so it is the @signature-params value.
-	sig := &signature{serialized: input[2], componentList: input[3], mac: mac}
-
-	if input[3] != "" {
-		sig.components = strings.Split(strings.ReplaceAll(input[3], `"`, ""), " ")
-	}
+	sig := &signature{serialized: input[2], componentList: input[3], mac: mac, components: splitComponents(input[3])}
 
 	for _, param := range canonicalParam.FindAllStringSubmatch(input[4], -1) {
 		if !sig.setCanonicalParam(param[1], param[2], param[3]) {
@@ -95,13 +86,8 @@ func signedSignature(inputField, signatureField, label string) (*signature, bool
 		return nil, false
 	}
 
-	value := canonicalSignature.FindStringSubmatch(signatureField)
-	if value == nil || value[1] != input[1] {
-		return nil, false
-	}
-
-	mac, err := strictBase64.DecodeString(value[2])
-	if err != nil {
+	mac, ok := canonicalMAC(signatureField, input[1])
+	if !ok {
 		return nil, false
 	}
 
@@ -120,18 +106,37 @@ func signedSignature(inputField, signatureField, label string) (*signature, bool
 		keyID: input[7], hasKeyID: true,
 		alg: input[8], hasAlg: true,
 		tag: input[9], hasTag: input[9] != "",
-	}
-
-	switch input[3] {
-	case "":
-	case defaultComponentList:
-		// Shared, and never modified.
-		sig.components = DefaultComponents
-	default:
-		sig.components = strings.Split(strings.ReplaceAll(input[3], `"`, ""), " ")
+		components: splitComponents(input[3]),
 	}
 
 	return sig, true
+}
+
+// canonicalMAC reads a Signature field that holds one HMAC-SHA256 value
+// under label, in canonical form.
+func canonicalMAC(signatureField, label string) ([]byte, bool) {
+	value := canonicalSignature.FindStringSubmatch(signatureField)
+	if value == nil || value[1] != label {
+		return nil, false
+	}
+
+	mac, err := strictBase64.DecodeString(value[2])
+
+	return mac, err == nil
+}
+
+// splitComponents returns the names of a canonical inner list of
+// component names, as the fast paths matched it.
+func splitComponents(list string) []string {
+	switch list {
+	case "":
+		return nil
+	case defaultComponentList:
+		// Shared, and never modified.
+		return DefaultComponents
+	default:
+		return strings.Split(strings.ReplaceAll(list, `"`, ""), " ")
+	}
 }
 
 // strictBase64 rejects non-zero padding bits, so one MAC has one
@@ -181,7 +186,7 @@ func fastDigest(field string) (algorithm string, sum []byte, ok bool) {
 		return "", nil, false
 	}
 
-	sum, err := base64.StdEncoding.Strict().DecodeString(match[2])
+	sum, err := strictBase64.DecodeString(match[2])
 	if err != nil {
 		return "", nil, false
 	}

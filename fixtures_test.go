@@ -268,3 +268,26 @@ func (b *failingBody) Close() error {
 
 	return nil
 }
+
+// newChangedRequest builds the middleware from testConfig changed by
+// configure, and a request signed with opts after prepare ran on it. A
+// table case then applies its own change to the request.
+func newChangedRequest(t *testing.T, configure func(cfg *Config), opts *SignOptions,
+	prepare func(req *http.Request), method, target, body string,
+) (*Middleware, *nextRecorder, *http.Request) {
+	t.Helper()
+
+	cfg := testConfig(t)
+	if configure != nil {
+		configure(cfg)
+	}
+
+	m, next := newTestMiddleware(t, cfg)
+
+	var changes []func(*http.Request)
+	if prepare != nil {
+		changes = append(changes, prepare)
+	}
+
+	return m, next, newSignedRequest(t, method, target, body, opts, changes...)
+}

@@ -303,23 +303,11 @@ func TestServeHTTPHostileRejections(t *testing.T) {
 func runHostileRejection(t *testing.T, tc rejectionCase) {
 	t.Helper()
 
-	cfg := testConfig(t)
-	if tc.configure != nil {
-		tc.configure(cfg)
-	}
-
-	m, next := newTestMiddleware(t, cfg)
+	m, next, req := newChangedRequest(t, tc.configure, tc.opts, tc.prepare, http.MethodPost, testURL, testBodyText)
 
 	var lines []string
 
 	m.log.output = func(line string) { lines = append(lines, line) }
-
-	var prepare []func(*http.Request)
-	if tc.prepare != nil {
-		prepare = append(prepare, tc.prepare)
-	}
-
-	req := newSignedRequest(t, http.MethodPost, testURL, testBodyText, tc.opts, prepare...)
 	signatureField := req.Header.Get("Signature")
 
 	if tc.change != nil {
@@ -405,19 +393,7 @@ func TestServeHTTPHostileAccepted(t *testing.T) {
 		tc := tc
 
 		t.Run(tc.name, func(t *testing.T) {
-			cfg := testConfig(t)
-			if tc.configure != nil {
-				tc.configure(cfg)
-			}
-
-			m, next := newTestMiddleware(t, cfg)
-
-			var prepare []func(*http.Request)
-			if tc.prepare != nil {
-				prepare = append(prepare, tc.prepare)
-			}
-
-			req := newSignedRequest(t, http.MethodPost, testURL, testBodyText, tc.opts, prepare...)
+			m, next, req := newChangedRequest(t, tc.configure, tc.opts, tc.prepare, http.MethodPost, testURL, testBodyText)
 			if tc.change != nil {
 				tc.change(t, req)
 			}

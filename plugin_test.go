@@ -241,24 +241,12 @@ func TestServeHTTPRejections(t *testing.T) {
 		tc := tc
 
 		t.Run(tc.name, func(t *testing.T) {
-			cfg := testConfig(t)
-			if tc.configure != nil {
-				tc.configure(cfg)
-			}
-
-			m, next := newTestMiddleware(t, cfg)
-
 			method, target, body := tc.method, tc.target, tc.body
 			if method == "" {
 				method, target, body = http.MethodPost, testURL, testBodyText
 			}
 
-			var prepare []func(*http.Request)
-			if tc.prepare != nil {
-				prepare = append(prepare, tc.prepare)
-			}
-
-			req := newSignedRequest(t, method, target, body, tc.opts, prepare...)
+			m, next, req := newChangedRequest(t, tc.configure, tc.opts, tc.prepare, method, target, body)
 			if tc.change != nil {
 				tc.change(t, req)
 			}
@@ -452,19 +440,7 @@ func TestServeHTTPAcceptedEdgeCases(t *testing.T) {
 		tc := tc
 
 		t.Run(tc.name, func(t *testing.T) {
-			cfg := testConfig(t)
-			if tc.configure != nil {
-				tc.configure(cfg)
-			}
-
-			m, next := newTestMiddleware(t, cfg)
-
-			var prepare []func(*http.Request)
-			if tc.prepare != nil {
-				prepare = append(prepare, tc.prepare)
-			}
-
-			req := newSignedRequest(t, http.MethodPost, testURL, testBodyText, tc.opts, prepare...)
+			m, next, req := newChangedRequest(t, tc.configure, tc.opts, tc.prepare, http.MethodPost, testURL, testBodyText)
 			if tc.change != nil {
 				tc.change(t, req)
 			}

@@ -352,7 +352,7 @@ func (p *sfParser) parseBytes() (sfItem, error) {
 		return sfItem{}, errStructuredField
 	}
 
-	decoded, err := base64.StdEncoding.Strict().DecodeString(rest[:end])
+	decoded, err := strictBase64.DecodeString(rest[:end])
 	if err != nil {
 		return sfItem{}, errStructuredField
 	}

@@ -118,12 +118,6 @@ func (m *Middleware) selectSignature(req *http.Request) (*signature, string) {
 		return nil, reasonSignatureMalformed
 	}
 
-	// signedSignature first, although fastSignature tries it too: the
-	// form Sign writes is the common case, and one call less counts.
-	if sig, ok := signedSignature(inputField, signatureField, m.label); ok {
-		return sig, ""
-	}
-
 	if sig, ok := fastSignature(inputField, signatureField, m.label); ok {
 		return sig, ""
 	}
