@@ -8,7 +8,7 @@ import (
 )
 
 // benchmarkRequests signs count distinct requests, so the replay cache
-// sees a fresh nonce each time.
+// gets a fresh nonce each time.
 func benchmarkRequests(b *testing.B, count int, body string) []*http.Request {
 	b.Helper()
 

@@ -228,10 +228,10 @@ func certificateSHA256(c *harness.Certificate) string {
 }
 
 // isInternalPath reports whether a lenient server would route the
-// request-target to /api/internal: one that decodes the path once,
-// ignores case, takes a backslash for a slash, strips path parameters
-// (";" to the end of a segment), and removes dot segments and doubled
-// slashes.
+// request-target to /api/internal. Such a server decodes the path once,
+// ignores case and takes a backslash for a slash. It also strips path
+// parameters (";" to the end of a segment) and removes dot segments and
+// doubled slashes.
 func isInternalPath(requestURI string) bool {
 	rawPath, _, _ := strings.Cut(requestURI, "?")
 	decoded, err := url.PathUnescape(rawPath)

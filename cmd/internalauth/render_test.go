@@ -166,7 +166,7 @@ func TestRenderAPIManagerBlocksStandardHost(t *testing.T) {
 const wantBlockPattern = `(?i)/api/+internal|(\\|%2F|%5C|;).*api.*internal|api.*(\\|%2F|%5C|;).*internal`
 
 // TestBlockPathPattern matches the pattern against paths as Traefik
-// v3.6.12's router sees them: unreserved characters decoded, dot
+// v3.6.12's router matches them: unreserved characters decoded, dot
 // segments and doubled slashes removed, %2F kept encoded, %5C decoded
 // to a backslash.
 func TestBlockPathPattern(t *testing.T) {

@@ -12,12 +12,12 @@
 // key id and certificate headers, for authResponseHeaders, or the
 // plugin's problem+json rejection, which forwardAuth returns to the client.
 //
-// What it cannot check as the plugin does: it trusts that the TLS
+// It cannot check everything as the plugin does. It trusts that the TLS
 // connection was made with the certificate in the header, so it must be
-// reachable only from Traefik, and only through routes that run
-// passTLSClientCert; it does not see the TLS server name (SNI), so it
-// takes the Host in its place; and it verifies the chain against the
-// client CA itself, since the TLS state does not travel.
+// reachable only from Traefik, through routes that run passTLSClientCert.
+// It does not receive the TLS server name (SNI), so it takes the Host in
+// its place. It verifies the chain against the client CA itself, because
+// the TLS state does not travel with the request.
 package main
 
 import (
